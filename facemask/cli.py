@@ -1,0 +1,138 @@
+"""Command line: ``python -m facemask classify|detect`` printing one JSON object per input line.
+
+``classify`` treats each whole image as one face crop. ``detect`` runs the full pipeline and,
+with ``--out DIR``, writes ``DIR/<stem>.png`` (privacy blur applied, boxes and labels drawn).
+An unreadable input prints ``{"path": ..., "error": ...}``; the run goes on and exits 1 at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import cv2
+import numpy as np
+
+from .config import Settings
+from .io import ImageError, iter_image_paths, load_image
+
+
+def _emit(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def _run_each(paths: list[Path], handle: Callable[[Path], dict[str, Any]]) -> int:
+    """Apply ``handle`` to every path, printing results or clear errors; exit status 1 if any failed."""
+    failed = False
+    for path in paths:
+        try:
+            _emit({"path": str(path), **handle(path)})
+        except ImageError as exc:
+            failed = True
+            _emit({"path": str(path), "error": str(exc)})
+        except (OSError, ValueError, cv2.error) as exc:
+            failed = True
+            _emit({"path": str(path), "error": f"cannot process this image: {exc}"})
+    return 1 if failed else 0
+
+
+def _classify(args: argparse.Namespace, settings: Settings) -> int:
+    from .model import MaskClassifier
+
+    classifier = MaskClassifier.from_pretrained(settings.model, settings.runtime)
+
+    def handle(path: Path) -> dict[str, Any]:
+        probs = classifier.predict_proba([load_image(path, settings)])[0]
+        scores = {label: round(float(p), 4) for label, p in zip(classifier.labels, probs)}
+        return {"label": classifier.labels[int(np.argmax(probs))], "scores": scores}
+
+    return _run_each(iter_image_paths(args.paths), handle)
+
+
+def _detect(args: argparse.Namespace, settings: Settings) -> int:
+    from .pipeline import Pipeline
+
+    pipeline = Pipeline(settings)
+    out_dir: Path | None = args.out
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+
+    def handle(path: Path) -> dict[str, Any]:
+        image = pipeline.load(path)
+        result = pipeline.analyze(image, threshold=args.threshold)
+        if out_dir is not None:
+            rendered = pipeline.render(image, result)
+            cv2.imwrite(str(out_dir / f"{path.stem}.png"), cv2.cvtColor(rendered, cv2.COLOR_RGB2BGR))
+        data = result.to_dict()
+        return {"width": data["width"], "height": data["height"], "faces": data["faces"]}
+
+    return _run_each(iter_image_paths(args.paths), handle)
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    from .export import export_onnx
+
+    path = export_onnx(Path(args.model_dir or settings.model))
+    print(f"wrote {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m facemask", description="Face-mask detection on images.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_model(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--model", help="Hub repo id or local model folder (default: the bundled model)")
+        p.add_argument("--runtime", choices=("auto", "onnx", "torch"), help="classifier runtime (default: auto)")
+
+    classify = sub.add_parser("classify", help="classify whole images as face crops")
+    add_model(classify)
+    classify.add_argument("paths", nargs="+", type=Path, help="image files or folders")
+    classify.set_defaults(func=_classify)
+
+    detect = sub.add_parser("detect", help="find and classify every face; optionally write annotated images")
+    add_model(detect)
+    detect.add_argument("--no-blur", action="store_true", help="do not pixelate eyes and forehead")
+    detect.add_argument("--full-face", action="store_true", help="pixelate the whole face instead of the eye band")
+    detect.add_argument("--threshold", type=float, default=None, help="detection score threshold (0-1)")
+    detect.add_argument("--detector", choices=("auto", "yunet", "yuface"), help="face detector back-end")
+    detect.add_argument("--out", type=Path, help="folder for annotated PNGs")
+    detect.add_argument("paths", nargs="+", type=Path, help="image files or folders")
+    detect.set_defaults(func=_detect)
+
+    export = sub.add_parser("export", help="export model.onnx beside a model folder's weights")
+    export.add_argument("model_dir", nargs="?", help="model folder (default: the configured model)")
+    export.set_defaults(func=_export, model=None, runtime=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    args = build_parser().parse_args(argv)
+    overrides: dict[str, Any] = {}
+    if args.model:
+        overrides["model"] = args.model
+    if args.runtime:
+        overrides["runtime"] = args.runtime
+    if getattr(args, "no_blur", False):
+        overrides["blur"] = False
+    if getattr(args, "full_face", False):
+        overrides["blur_mode"] = "face"
+    if getattr(args, "detector", None):
+        overrides["detector"] = args.detector
+    try:
+        settings = Settings(**overrides)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return int(args.func(args, settings))
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,100 @@
+"""All run-time settings in one typed place.
+
+Every value has a default that works offline from a fresh clone; each can be overridden by an
+environment variable (``FACEMASK_*``) or by passing a field to :class:`Settings` directly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parent
+BUNDLED_MODEL_DIR = REPO_DIR / "models" / "facemask-mobilenetv2"
+SHARED_DIR = REPO_DIR.parent / "shared"
+
+DetectorBackend = Literal["auto", "yunet", "yuface"]
+Runtime = Literal["auto", "onnx", "torch"]
+BlurMode = Literal["eyes", "face"]
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Settings of the detection + classification pipeline."""
+
+    model: str = field(default_factory=lambda: _env("FACEMASK_MODEL", str(BUNDLED_MODEL_DIR)))
+    """Hub repo id (``owner/name``) or local folder in timm's Hub layout."""
+    runtime: Runtime = field(default_factory=lambda: _env("FACEMASK_RUNTIME", "auto"))  # type: ignore[assignment]
+    """``onnx`` (fast path, ``model.onnx`` beside the weights), ``torch``, or ``auto`` (ONNX if present)."""
+
+    detector: DetectorBackend = field(default_factory=lambda: _env("FACEMASK_DETECTOR", "auto"))  # type: ignore[assignment]
+    """``yunet`` (OpenCV, fast), ``yuface`` (weights in its wheel), or ``auto`` (YuNet, else yuface)."""
+    yunet_path: str = field(
+        default_factory=lambda: _env(
+            "FACEMASK_YUNET_PATH", str(SHARED_DIR / "weights" / "face_detection_yunet.onnx")
+        )
+    )
+    """Local YuNet ONNX file; tried first."""
+    yunet_repo_id: str = field(default_factory=lambda: _env("FACEMASK_YUNET_REPO", "opencv/face_detection_yunet"))
+    yunet_filename: str = field(
+        default_factory=lambda: _env("FACEMASK_YUNET_FILE", "face_detection_yunet_2023mar.onnx")
+    )
+    """Hub repo and file for YuNet, used when the local file is absent and the Hub is reachable."""
+    detection_threshold: float = field(default_factory=lambda: _env_float("FACEMASK_DETECTION_THRESHOLD", 0.6))
+    blur_threshold: float = 0.45
+    """Faces detected with at least this score are blurred even when under ``detection_threshold``."""
+    nms_threshold: float = 0.3
+    detect_min_side: int = 640
+    """Images whose longer side is below this are upscaled (at most 3x) before detection."""
+    detect_max_side: int = 1600
+    """Images whose longer side is above this are downscaled before detection."""
+    min_face_px: int = 6
+    """Faces smaller than this (in original pixels) are ignored."""
+    max_faces: int = 200
+
+    crop_margin: float = 0.2
+    """Margin added around a face box (fraction of the box side) before cropping for the classifier."""
+
+    blur: bool = True
+    blur_mode: BlurMode = "eyes"
+    blur_blocks: int = 5
+    """Pixel blocks across the width of a face in the blurred region (few blocks = no identity)."""
+
+    max_pixels: int = 40_000_000
+    """Largest image (width x height) accepted; bigger ones are refused before decoding."""
+    max_file_bytes: int = 50 * 1024 * 1024
+
+    def replace(self, **changes: object) -> "Settings":
+        """A copy with ``changes`` applied."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def __post_init__(self) -> None:
+        if self.runtime not in ("auto", "onnx", "torch"):
+            raise ValueError(f"runtime must be auto, onnx or torch, got {self.runtime!r}")
+        if self.detector not in ("auto", "yunet", "yuface"):
+            raise ValueError(f"detector must be auto, yunet or yuface, got {self.detector!r}")
+        if self.blur_mode not in ("eyes", "face"):
+            raise ValueError(f"blur_mode must be eyes or face, got {self.blur_mode!r}")
+        if not 0.0 < self.detection_threshold < 1.0:
+            raise ValueError("detection_threshold must be between 0 and 1")
+        if self.blur_blocks < 2:
+            raise ValueError("blur_blocks must be at least 2")

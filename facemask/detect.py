@@ -1,0 +1,201 @@
+"""Face detection behind one small interface, with two back-ends.
+
+* :class:`YuNetDetector` - OpenCV's YuNet through ``cv2.FaceDetectorYN`` (fast). Its ONNX file
+  comes from a configured local path, or from the Hub when it is reachable.
+* :class:`YufaceDetector` - libfacedetection's CNN from the ``yuface`` wheel (weights compiled in,
+  so it always works offline; slower).
+
+Both return :class:`Face` objects in pixels of the image they were given, with the five
+landmarks (right eye, left eye, nose tip, right and left mouth corners, as seen in the image:
+the person's right eye is on the image's left). Small images are upscaled before detection so
+small faces are found; large ones are downscaled for speed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from .config import Settings
+
+log = logging.getLogger(__name__)
+
+# OpenCV 5 warns on every YuNet load that its new graph engine ignores the target; not actionable.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+
+@dataclass(frozen=True)
+class Face:
+    """One detected face. ``box`` is ``(x, y, w, h)``; ``landmarks`` is a 5 x 2 array or ``None``."""
+
+    box: tuple[float, float, float, float]
+    score: float
+    landmarks: np.ndarray | None = None
+
+    def scaled(self, factor: float) -> "Face":
+        """The same face in an image scaled by ``factor``."""
+        box = tuple(v * factor for v in self.box)
+        landmarks = None if self.landmarks is None else self.landmarks * factor
+        return Face(box=box, score=self.score, landmarks=landmarks)  # type: ignore[arg-type]
+
+
+class FaceDetector(Protocol):
+    """Anything that finds faces in an RGB uint8 image."""
+
+    name: str
+
+    def detect(self, image: np.ndarray) -> list[Face]:
+        """Faces in ``image`` (H x W x 3 RGB uint8), best first."""
+        ...
+
+
+def detection_scale(width: int, height: int, settings: Settings) -> float:
+    """Factor by which an image is resized before detection (upscale small, downscale huge)."""
+    longest = max(width, height)
+    if longest < settings.detect_min_side:
+        return min(settings.detect_min_side / longest, 3.0)
+    if longest > settings.detect_max_side:
+        return settings.detect_max_side / longest
+    return 1.0
+
+
+def _clip_faces(faces: list[Face], width: int, height: int, settings: Settings) -> list[Face]:
+    """Clip boxes to the image, drop tiny ones, sort by score and cap the count."""
+    kept: list[Face] = []
+    for face in faces:
+        x, y, w, h = face.box
+        x0, y0 = max(x, 0.0), max(y, 0.0)
+        x1, y1 = min(x + w, float(width)), min(y + h, float(height))
+        if x1 - x0 < settings.min_face_px or y1 - y0 < settings.min_face_px:
+            continue
+        kept.append(Face((x0, y0, x1 - x0, y1 - y0), face.score, face.landmarks))
+    kept.sort(key=lambda f: f.score, reverse=True)
+    return kept[: settings.max_faces]
+
+
+class _ScalingDetector:
+    """Shared resize-detect-rescale logic; subclasses implement :meth:`_detect_scaled` on BGR."""
+
+    name = "base"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def _detect_scaled(self, bgr: np.ndarray) -> list[Face]:
+        raise NotImplementedError
+
+    def detect(self, image: np.ndarray) -> list[Face]:
+        height, width = image.shape[:2]
+        scale = detection_scale(width, height, self.settings)
+        bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+        if scale != 1.0:
+            size = (max(int(round(width * scale)), 1), max(int(round(height * scale)), 1))
+            flag = cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA
+            bgr = cv2.resize(bgr, size, interpolation=flag)
+        faces = [f.scaled(1.0 / scale) for f in self._detect_scaled(bgr)]
+        return _clip_faces(faces, width, height, self.settings)
+
+
+class YuNetDetector(_ScalingDetector):
+    """OpenCV YuNet (``cv2.FaceDetectorYN``). Thread-safe: one OpenCV detector per thread."""
+
+    name = "yunet"
+
+    def __init__(self, model_path: str | Path, settings: Settings) -> None:
+        super().__init__(settings)
+        self.model_path = str(model_path)
+        self._local = threading.local()
+        self._instance()  # fail now, not on the first request, if the file is unusable
+
+    def _instance(self) -> cv2.FaceDetectorYN:
+        detector = getattr(self._local, "detector", None)
+        if detector is None:
+            detector = cv2.FaceDetectorYN.create(
+                self.model_path,
+                "",
+                (320, 320),
+                self.settings.detection_threshold,
+                self.settings.nms_threshold,
+                5000,
+            )
+            self._local.detector = detector
+        return detector
+
+    def _detect_scaled(self, bgr: np.ndarray) -> list[Face]:
+        detector = self._instance()
+        detector.setInputSize((bgr.shape[1], bgr.shape[0]))
+        _, rows = detector.detect(bgr)
+        if rows is None:
+            return []
+        return [
+            Face(
+                box=(float(r[0]), float(r[1]), float(r[2]), float(r[3])),
+                score=float(r[14]),
+                landmarks=np.asarray(r[4:14], dtype=np.float32).reshape(5, 2),
+            )
+            for r in rows
+        ]
+
+
+class YufaceDetector(_ScalingDetector):
+    """libfacedetection via the ``yuface`` wheel; serialised, since the C library is not re-entrant."""
+
+    name = "yuface"
+    _lock = threading.Lock()
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        import yuface  # imported lazily: it loads its own OpenMP runtime
+
+        self._yuface = yuface
+
+    def _detect_scaled(self, bgr: np.ndarray) -> list[Face]:
+        with self._lock:
+            confs, boxes, landmarks = self._yuface.detect(np.ascontiguousarray(bgr), conf=self.settings.detection_threshold)
+        faces = []
+        for conf, box, marks in zip(confs, boxes, landmarks):
+            x, y, w, h = (float(v) for v in np.asarray(box, dtype=np.int32))
+            faces.append(
+                Face(
+                    box=(x, y, w, h),
+                    score=float(conf) / 100.0,
+                    landmarks=np.asarray(marks, dtype=np.float32).reshape(5, 2),
+                )
+            )
+        return faces
+
+
+def _yunet_file(settings: Settings) -> Path | None:
+    """The YuNet ONNX file: the configured local path, else the Hub (cache first, then download)."""
+    local = Path(settings.yunet_path).expanduser()
+    if local.is_file():
+        return local
+    try:
+        from huggingface_hub import hf_hub_download
+
+        return Path(hf_hub_download(settings.yunet_repo_id, settings.yunet_filename, etag_timeout=5))
+    except Exception as exc:  # offline, repo moved, file renamed: all mean "use the fallback"
+        log.info("YuNet not available from %s or the Hub (%s)", local, type(exc).__name__)
+        return None
+
+
+def create_detector(settings: Settings | None = None) -> FaceDetector:
+    """The configured detector; with ``auto``, YuNet when its file can be found, else yuface."""
+    settings = settings or Settings()
+    if settings.detector in ("auto", "yunet"):
+        path = _yunet_file(settings)
+        if path is not None:
+            return YuNetDetector(path, settings)
+        if settings.detector == "yunet":
+            raise FileNotFoundError(
+                f"YuNet model not found at {settings.yunet_path} nor on the Hub "
+                f"({settings.yunet_repo_id}/{settings.yunet_filename}); set FACEMASK_YUNET_PATH"
+            )
+        log.warning("YuNet model not found; falling back to the yuface detector (slower)")
+    return YufaceDetector(settings)

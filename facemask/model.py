@@ -1,0 +1,152 @@
+"""The mask classifier: one loader for a Hub repo id or a local folder in timm's Hub layout.
+
+A model folder holds ``config.json`` (``architecture``, ``num_classes``, ``label_names``,
+``pretrained_cfg``) and ``model.safetensors``; it loads with plain timm too
+(``timm.create_model("local-dir:<folder>", pretrained=True)`` or ``"hf-hub:<repo>"``). An
+optional ``model.onnx`` beside them, exported from the same weights, is the fast CPU runtime.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .config import Runtime, Settings
+from .labels import LABELS
+from .preprocess import Preprocess
+
+log = logging.getLogger(__name__)
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+ONNX_NAME = "model.onnx"
+MODEL_FILES = (CONFIG_NAME, WEIGHTS_NAME, ONNX_NAME, "README.md", "metrics.json", "*.png")
+
+
+def resolve_model_dir(source: str | Path) -> Path:
+    """A local folder for ``source``: the folder itself, or a Hub repo's snapshot in the HF cache."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return path
+    if path.exists() or str(source).startswith((".", "/", "~")) or str(source).count("/") != 1:
+        raise FileNotFoundError(f"model {source!s} is neither a model folder nor a Hub repo id (owner/name)")
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(repo_id=str(source), allow_patterns=list(MODEL_FILES)))
+
+
+def read_config(folder: Path) -> dict[str, Any]:
+    """Read and check a model folder's ``config.json``."""
+    config_path = folder / CONFIG_NAME
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{config_path} is missing: not a timm model folder")
+    config = json.loads(config_path.read_text())
+    labels = tuple(config.get("label_names") or ())
+    if labels != LABELS:
+        raise ValueError(f"{config_path}: label_names {list(labels)} differ from {list(LABELS)}")
+    return config
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in float64 for stability, returned as float32."""
+    shifted = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+class MaskClassifier:
+    """Classifies face crops as ``with_mask`` / ``without_mask`` / ``incorrect_mask``.
+
+    Use :meth:`from_pretrained`; call :meth:`predict_proba` with RGB uint8 crops of any size.
+    """
+
+    def __init__(self, folder: Path, config: dict[str, Any], runtime: Runtime = "auto", source: str | None = None):
+        self.folder = folder
+        self.source = source or str(folder)
+        self.config = config
+        self.labels: tuple[str, ...] = LABELS
+        self.preprocess = Preprocess.from_pretrained_cfg(config["pretrained_cfg"])
+        self._session: Any = None
+        self._torch_model: Any = None
+        self.runtime = self._load(runtime)
+
+    @classmethod
+    def from_pretrained(cls, source: str | Path | None = None, runtime: Runtime | None = None) -> "MaskClassifier":
+        """Load from a Hub repo id (``owner/name``) or a local folder; defaults come from :class:`Settings`."""
+        settings = Settings()
+        source = source if source is not None else settings.model
+        folder = resolve_model_dir(source)
+        return cls(folder, read_config(folder), runtime or settings.runtime, source=str(source))
+
+    def _load(self, runtime: Runtime) -> str:
+        onnx_path = self.folder / ONNX_NAME
+        if runtime in ("auto", "onnx"):
+            if onnx_path.is_file():
+                try:
+                    self._session = _onnx_session(onnx_path)
+                    return "onnx"
+                except Exception as exc:  # a broken or incompatible graph must not take the app down
+                    if runtime == "onnx":
+                        raise
+                    log.warning("ONNX runtime unavailable (%s: %s); falling back to PyTorch", type(exc).__name__, exc)
+            elif runtime == "onnx":
+                raise FileNotFoundError(f"{onnx_path} is missing; export it with `python -m facemask export`")
+            else:
+                log.info("no %s in %s; using PyTorch", ONNX_NAME, self.folder)
+        self._torch_model = self.torch_model()
+        return "torch"
+
+    def torch_model(self) -> Any:
+        """The timm model (eval mode), loaded from the folder with timm's own ``local-dir:`` loader."""
+        if self._torch_model is None:
+            import timm
+
+            self._torch_model = timm.create_model(f"local-dir:{self.folder}", pretrained=True).eval()
+        return self._torch_model
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """Raw logits for a preprocessed ``N x 3 x S x S`` float32 batch."""
+        if len(batch) == 0:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        if self._session is not None:
+            return self._session.run(None, {self._session.get_inputs()[0].name: batch})[0]
+        import torch
+
+        with torch.inference_mode():
+            return self._torch_model(torch.from_numpy(batch)).float().numpy()
+
+    def predict_proba(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """Class probabilities (``N x 3``, columns in :data:`LABELS` order) for RGB uint8 crops."""
+        return softmax(self.logits(self.preprocess(crops)))
+
+    def __repr__(self) -> str:
+        return f"MaskClassifier(source={self.source!r}, runtime={self.runtime!r}, input={self.preprocess.size}px)"
+
+
+def _onnx_session(path: Path) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def save_pretrained(model: Any, folder: str | Path, input_size: int, extra_config: dict[str, Any] | None = None) -> Path:
+    """Write a timm model to ``folder`` in timm's Hub layout with our labels and input size."""
+    from timm.models import save_for_hf
+
+    folder = Path(folder)
+    model_config: dict[str, Any] = {"label_names": list(LABELS)}
+    model_config.update(extra_config or {})
+    save_for_hf(
+        model,
+        str(folder),
+        model_config=model_config,
+        safe_serialization=True,
+        data_config={"input_size": (3, input_size, input_size), "crop_pct": 1.0},
+    )
+    return folder

@@ -1,0 +1,95 @@
+"""Face crops and classifier input, derived from the model's ``pretrained_cfg``.
+
+Training and inference both call :func:`crop_face` and :class:`Preprocess`, so what the model
+sees at training time is exactly what it sees in the app.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import cv2
+import numpy as np
+
+_INTERPOLATION = {
+    "bilinear": cv2.INTER_LINEAR,
+    "bicubic": cv2.INTER_CUBIC,
+    "nearest": cv2.INTER_NEAREST,
+    "area": cv2.INTER_AREA,
+    "lanczos": cv2.INTER_LANCZOS4,
+}
+
+
+def square_box(box: Sequence[float], margin: float, width: int, height: int) -> tuple[int, int, int, int]:
+    """The square ``(x0, y0, x1, y1)`` around ``box`` (x, y, w, h), grown by ``margin`` per side.
+
+    The square may extend past the image; :func:`crop_face` pads it by edge replication.
+    """
+    x, y, w, h = (float(v) for v in box)
+    side = max(w, h) * (1.0 + 2.0 * margin)
+    cx, cy = x + w / 2.0, y + h / 2.0
+    x0 = int(round(cx - side / 2.0))
+    y0 = int(round(cy - side / 2.0))
+    s = max(int(round(side)), 1)
+    return x0, y0, x0 + s, y0 + s
+
+
+def crop_face(image: np.ndarray, box: Sequence[float], margin: float) -> np.ndarray:
+    """Square crop of ``image`` (H x W x 3) around ``box``, edges replicated where it leaves the image."""
+    height, width = image.shape[:2]
+    x0, y0, x1, y1 = square_box(box, margin, width, height)
+    cx0, cy0 = max(x0, 0), max(y0, 0)
+    cx1, cy1 = min(x1, width), min(y1, height)
+    if cx1 <= cx0 or cy1 <= cy0:
+        raise ValueError(f"face box {list(box)} lies outside the {width}x{height} image")
+    crop = image[cy0:cy1, cx0:cx1]
+    pad = (cy0 - y0, y1 - cy1, cx0 - x0, x1 - cx1)
+    if any(pad):
+        crop = cv2.copyMakeBorder(crop, *pad, borderType=cv2.BORDER_REPLICATE)
+    return np.ascontiguousarray(crop)
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """Resize + normalise face crops into the classifier's NCHW float32 input."""
+
+    size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    interpolation: str = "bilinear"
+
+    @classmethod
+    def from_pretrained_cfg(cls, cfg: Mapping[str, Any]) -> "Preprocess":
+        """Build from a timm ``pretrained_cfg`` dict (``input_size``, ``mean``, ``std``, ``interpolation``)."""
+        input_size = cfg.get("input_size", (3, 224, 224))
+        if input_size[1] != input_size[2]:
+            raise ValueError(f"only square inputs are supported, got {input_size}")
+        return cls(
+            size=int(input_size[1]),
+            mean=tuple(float(v) for v in cfg.get("mean", (0.485, 0.456, 0.406))),  # type: ignore[arg-type]
+            std=tuple(float(v) for v in cfg.get("std", (0.229, 0.224, 0.225))),  # type: ignore[arg-type]
+            interpolation=str(cfg.get("interpolation", "bilinear")),
+        )
+
+    def resize(self, crop: np.ndarray) -> np.ndarray:
+        """Resize an RGB uint8 crop to ``size x size`` (area averaging when shrinking)."""
+        if crop.shape[0] == self.size and crop.shape[1] == self.size:
+            return crop
+        shrinking = crop.shape[0] > self.size and crop.shape[1] > self.size
+        flag = cv2.INTER_AREA if shrinking else _INTERPOLATION.get(self.interpolation, cv2.INTER_LINEAR)
+        return cv2.resize(crop, (self.size, self.size), interpolation=flag)
+
+    def normalize(self, resized: np.ndarray) -> np.ndarray:
+        """``size x size x 3`` uint8 (or a batch of them) to float32 CHW, normalised."""
+        scale = np.float32(1.0 / 255.0)
+        mean = np.asarray(self.mean, dtype=np.float32)
+        std = np.asarray(self.std, dtype=np.float32)
+        array = (resized.astype(np.float32) * scale - mean) / std
+        return np.ascontiguousarray(np.moveaxis(array, -1, -3))
+
+    def __call__(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """Batch of RGB uint8 crops (any sizes) to an ``N x 3 x size x size`` float32 array."""
+        if len(crops) == 0:
+            return np.zeros((0, 3, self.size, self.size), dtype=np.float32)
+        return self.normalize(np.stack([self.resize(c) for c in crops]))

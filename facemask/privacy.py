@@ -4,7 +4,9 @@ The band is placed from the eye landmarks, sized from the face box so it also co
 faces (whose eyes sit close together), and falls back to fixed proportions of the box when a
 detector gives no landmarks. Pixelation uses ``blocks`` cells across the face width, so only a
 handful of cells cover the eyes: enough to see a head, not enough to recognise one. The band
-stops above the nose, so whether a mask is worn stays visible.
+ends 0.20 face widths below the eye line (lower lids and eye bags included, with a margin for
+landmark jitter on small faces) and so stops above the nose tip and the mouth: whether a mask is
+worn, and whether it covers the nose, stays visible.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ Rect = tuple[int, int, int, int]
 
 # Proportions of the face box (YuNet/yuface boxes run from the brow line to the chin).
 _ABOVE_BOX = 0.12  # forehead and hairline above the box top
-_BELOW_EYES = 0.15  # below the lower eye: lower lids and eye bags, above the nose bridge
+_BELOW_EYES = 0.20  # below the lower eye: lower lids and eye bags, still above the nose tip (~0.24 w)
 _SIDE = 0.06  # beyond each side of the box
 _FALLBACK_EYE_Y = 0.40  # eye line as a fraction of box height when landmarks are missing
 

@@ -6,7 +6,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from huggingface_hub import HfApi, ModelCard
+from huggingface_hub import HfApi
+from huggingface_hub.repocard import metadata_load, metadata_save
 
 from facemask.model import CONFIG_NAME, WEIGHTS_NAME, read_config
 
@@ -16,6 +17,7 @@ from .settings import PublishError, RepoIds
 PICKLE_SUFFIXES = frozenset({".bin", ".pth", ".pt", ".pkl", ".pickle", ".ckpt"})
 """Weight formats that unpickle (run code) when loaded: never published."""
 CARD_NAME = "README.md"
+DEFAULT_REPOS = RepoIds.build()
 
 
 def check_model_folder(folder: Path) -> list[FileEntry]:
@@ -38,20 +40,34 @@ def check_model_folder(folder: Path) -> list[FileEntry]:
     return entries
 
 
+def retarget_card(card_path: Path, repos: RepoIds) -> None:
+    """Point the card at the repos being published: its dataset id and the default model id, wherever they appear.
+
+    The training step writes the card for the default repo ids (``datasets:``, the ``model-index``
+    dataset, usage snippets); publishing under another name replaces them, leaving the rest as it is.
+    """
+    metadata = metadata_load(card_path) or {}
+    if metadata.get("library_name") != "timm":
+        print(f"warning: the model card {card_path.name} does not say `library_name: timm`", file=sys.stderr)
+    named = metadata.get("datasets") or []
+    renames = {DEFAULT_REPOS.model: repos.model, (named[0] if named else DEFAULT_REPOS.dataset): repos.dataset}
+    text = card_path.read_text(encoding="utf-8")
+    for old, new in renames.items():
+        text = text.replace(old, new)
+    card_path.write_text(text, encoding="utf-8")
+    metadata = metadata_load(card_path) or {}
+    if metadata.get("datasets") != [repos.dataset]:
+        metadata_save(card_path, {**metadata, "datasets": [repos.dataset]})
+
+
 def stage_model(folder: Path, dest: Path, repos: RepoIds) -> Path:
-    """Copy the folder to ``dest``, its model card's ``datasets:`` pointing at the dataset repo being published."""
+    """Copy the checked folder to ``dest``, its model card pointing at the repos being published."""
     check_model_folder(folder)
     shutil.copytree(folder, dest, ignore=shutil.ignore_patterns(".*", "__pycache__"))
-    card_path = dest / CARD_NAME
-    if not card_path.is_file():
+    if (dest / CARD_NAME).is_file():
+        retarget_card(dest / CARD_NAME, repos)
+    else:
         print(f"warning: {folder} has no model card ({CARD_NAME}); publishing without one", file=sys.stderr)
-        return dest
-    card = ModelCard.load(card_path)
-    if card.data.library_name != "timm":
-        print(f"warning: the model card in {folder} does not say `library_name: timm`", file=sys.stderr)
-    if card.data.datasets != [repos.dataset]:
-        card.data.datasets = [repos.dataset]
-        card.save(card_path)
     return dest
 
 

@@ -130,6 +130,8 @@ def test_publish_all_creates_each_repo_with_its_files_and_no_secret(fake_hub: Hu
     assert set(model) - {".gitattributes"} == set(local)
     assert model["model.safetensors"] == local["model.safetensors"]
     assert not [p for p in model if p.endswith((".bin", ".pth", ".pt", ".pkl"))]
+    if "README.md" in model:  # the training step's card, pointed at the dataset repo published beside it
+        assert yaml.safe_load(model["README.md"].decode().split("---\n", 2)[1])["datasets"] == [DATASET_REPO]
 
     space = fake_hub.repo(SPACE_REPO, "space")
     assert space.repo.sdk == "gradio"

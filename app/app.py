@@ -50,7 +50,8 @@ CACHE_CLEANUP = (120, 300)
 
 INTRO = """# 😷 Face-mask detector
 Finds every face, tells whether a mask is worn (**Mask**, **No mask**, **Mask worn incorrectly**) and
-pixelates eyes and forehead so that nobody is recognisable. Images are processed in memory and not kept.
+pixelates eyes and forehead so that nobody is recognisable. Uploads and results are deleted from the server
+within minutes; nothing is logged.
 """
 LIVE_HELP = (
     "Click the camera, allow access, then press **Record** to stream about five frames a second "
@@ -89,8 +90,8 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
         with gr.Row():
             threshold = gr.Slider(
                 minimum=settings.blur_threshold, maximum=0.95, step=0.05, value=settings.detection_threshold,
-                label="Detection threshold", info="Higher: fewer, surer faces. Faces above "
-                f"{settings.blur_threshold:.2f} are always blurred.", elem_id="threshold",
+                label="Detection threshold", info="Higher: fewer, surer faces. With the blur on, faces scoring "
+                f"over {settings.blur_threshold:.2f} are blurred even when not listed.", elem_id="threshold",
             )
             blur = gr.Checkbox(value=settings.blur, label="Privacy blur", info="Pixelate faces before showing them.", elem_id="blur")
             blur_mode = gr.Radio(BLUR_MODES, value=settings.blur_mode, label="Blur area", elem_id="blur-mode")
@@ -99,18 +100,18 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                 with gr.Row(equal_height=True):
                     photo = gr.Image(
                         sources=["upload", "webcam", "clipboard"], type="filepath", label="Photo",
-                        elem_id="photo-input", height=420,
+                        elem_id="photo-input", height=480, scale=2,
                     )
                     annotated = gr.Image(type="numpy", format="png", label="Result", interactive=False,
-                                         elem_id="photo-output", height=420)
+                                         elem_id="photo-output", height=480, scale=3)
                 gr.Examples(examples(), inputs=[photo], label="Examples")
             with gr.Tab("Live webcam", id="live"):
                 gr.Markdown(LIVE_HELP)
                 with gr.Row(equal_height=True):
                     webcam = gr.Image(sources=["webcam"], streaming=True, label="Webcam", elem_id="webcam-input",
-                                      webcam_options=gr.WebcamOptions(mirror=True), height=420)
+                                      webcam_options=gr.WebcamOptions(mirror=True), height=480, scale=2)
                     live = gr.Image(type="numpy", format="jpeg", label="Live result", interactive=False,
-                                    elem_id="webcam-output", height=420)
+                                    elem_id="webcam-output", height=480, scale=3)
         summary = gr.Markdown(label="Summary", elem_id="summary")
         with gr.Row():
             chart = gr.Label(label="Confidence", num_top_classes=3, elem_id="confidence", scale=1)

@@ -12,6 +12,7 @@ from PIL import Image
 from facemask.io import load_image
 from facemask.labels import LABELS
 from tests.appserver import REPO, AppServer, running_app
+from tests.badinputs import png_bomb
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
@@ -135,6 +136,7 @@ def test_exif_rotated_photo_is_analysed_upright(client: Client, tmp_path: Path) 
         ("notes.jpg", b"this is a text file, not a photo\n", "not an image file"),
         ("cut.jpg", (DATA / "astronaut.jpg").read_bytes()[:6000], "truncated"),
         ("empty.png", b"", "empty"),
+        ("bomb.png", png_bomb(), "too large"),  # 20000 x 20000 pixels declared in a tiny file
     ],
 )
 def test_bad_file_gets_a_clear_error_and_the_next_request_succeeds(

@@ -7,18 +7,24 @@ The token comes only from ``HF_TOKEN`` or ``hf auth login``; it is never printed
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import sys
 import tempfile
 from pathlib import Path
 from typing import Sequence
 
-import httpx
-from huggingface_hub import HfApi
+from huggingface_hub import HfApi, constants
 from huggingface_hub.errors import HfHubHTTPError
 
 from .auth import authenticated_api
 from .commit import PushResult
 from .settings import APP_DIR, DATASET_DIR, DEFAULT_NAMESPACE, MODEL_DIR, PublishError, RepoIds
+
+TRANSPORT_ERRORS: tuple[type[Exception], ...] = tuple(
+    importlib.import_module(name).TransportError for name in ("httpx", "httpx2") if importlib.util.find_spec(name)
+)
+"""Connection failures of the HTTP library under huggingface_hub (httpx for 1.x, httpx2 for 2.x)."""
 
 STEPS = {
     "push-dataset": ("dataset",),
@@ -115,7 +121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HfHubHTTPError as exc:
         print(f"error: the Hub refused the request: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 1
-    except (httpx.TransportError, OSError) as exc:
+    except TRANSPORT_ERRORS as exc:
+        print(f"error: cannot reach the Hub at {constants.ENDPOINT} ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return 1
+    except OSError as exc:
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     return 0

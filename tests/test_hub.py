@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from facemask.labels import LABELS
-from tests.appserver import AppServer, running_app
+from tests.appserver import AppServer, free_port, running_app
 from tests.fakehub import HubHandle
 from tests.fakehub.client import client_env, run_client
 from tests.fakehub.fixtures import fake_hub  # noqa: F401  (pytest fixture)
@@ -38,9 +38,12 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def hub_cli(hub: HubHandle, hf_home: Path, *args: str, token: Any = True) -> subprocess.CompletedProcess[str]:
+def hub_cli(hub: HubHandle, hf_home: Path, *args: str, token: Any = True,
+            endpoint: str | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
     """Run ``python -m hub ARGS`` against ``hub`` with a fresh ``HF_HOME`` (``token=None``: no token at all)."""
     env = {**client_env(hub, hf_home, token), "PYTHONPATH": str(REPO)}
+    if endpoint:
+        env["HF_ENDPOINT"] = endpoint
     return subprocess.run(
         [sys.executable, "-m", "hub", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
     )
@@ -317,6 +320,13 @@ def test_missing_or_refused_token_is_a_clear_error_and_pushes_nothing(fake_hub: 
     assert repo_id not in fake_hub.repo_ids()
     if token:
         assert token not in proc.stdout + proc.stderr
+
+
+def test_unreachable_hub_is_a_clear_error(fake_hub: HubHandle, tmp_path: Path) -> None:
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    proc = hub_cli(fake_hub, tmp_path / "hf_home", "push-model", endpoint=endpoint)
+
+    assert_clean_failure(proc, f"cannot reach the Hub at {endpoint}")
 
 
 def test_dry_run_lists_every_upload_with_sizes_and_sends_no_request(fake_hub: HubHandle, dataset_dir: Path,

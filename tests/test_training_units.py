@@ -1,0 +1,206 @@
+"""Unit tests of the training pipeline's pieces: readers, de-duplication, split, metrics, slices, card."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facemask.labels import LABELS
+from training.config import TrainConfig, load_config
+from training.dedupe import hamming_pairs, identical_items, near_duplicate_groups, phash
+from training.faces import BoxAdjustment, iou, match_boxes
+from training.metrics import classification_metrics, unsafe_errors, wilson_interval
+from training.slices import face_slices, mask_colour, size_bin, slice_table
+from training.sources import andrewmvd, chandrikadeb7, dataroots, maskedfacenet, maskedfacenet_label
+from training.split import group_split
+
+VOC = """<annotation><filename>{name}</filename><size><width>100</width><height>80</height></size>
+{objects}</annotation>"""
+OBJ = "<object><name>{label}</name><bndbox><xmin>{x0}</xmin><ymin>{y0}</ymin><xmax>{x1}</xmax><ymax>{y1}</ymax></bndbox></object>"
+
+
+def _touch_jpg(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\xff\xd8\xff")
+
+
+def test_andrewmvd_reader_converts_voc_boxes_to_xywh(tmp_path: Path) -> None:
+    root = tmp_path / "andrewmvd_dev"
+    (root / "annotations").mkdir(parents=True)
+    objects = OBJ.format(label="with_mask", x0=10, y0=20, x1=30, y1=50) + OBJ.format(label="mask_weared_incorrect", x0=0, y0=0, x1=5, y1=5)
+    (root / "annotations" / "s1.xml").write_text(VOC.format(name="s1.jpg", objects=objects))
+    _touch_jpg(root / "images" / "s1.jpg")
+    (images,) = andrewmvd(tmp_path)
+    assert images.source == "andrewmvd_dev" and images.license == "CC0-1.0" and not images.synthetic
+    assert [(f.label, f.box) for f in images.faces] == [("with_mask", (10.0, 20.0, 20.0, 30.0))]
+
+
+def test_maskedfacenet_reader_labels_from_file_names_and_is_synthetic(tmp_path: Path) -> None:
+    root = tmp_path / "maskedfacenet"
+    for stem in ("00001_Mask", "00002_Mask_Chin", "00003_Mask_Mouth_Chin", "augmented_image_7"):
+        _touch_jpg(root / "images" / f"{stem}.jpg")
+    (root / "annotations").mkdir()
+    (root / "annotations" / "00001_Mask.xml").write_text(VOC.format(name="00001_Mask.jpg", objects=OBJ.format(label="with_mask", x0=1, y0=2, x1=11, y1=22)))
+    images = {p.path.stem: p for p in maskedfacenet(tmp_path)}
+    assert {k: v.label for k, v in images.items()} == {
+        "00001_Mask": "with_mask",
+        "00002_Mask_Chin": "incorrect_mask",
+        "00003_Mask_Mouth_Chin": "incorrect_mask",
+        "augmented_image_7": "without_mask",
+    }
+    assert images["00001_Mask"].faces[0].box == (1.0, 2.0, 10.0, 20.0)
+    assert all(v.synthetic and "NC" in v.license for v in images.values())
+    with pytest.raises(ValueError):
+        maskedfacenet_label("00004_Scarf")
+
+
+def test_chandrikadeb7_reader_takes_labels_from_folders(tmp_path: Path) -> None:
+    for label, name in (("with_mask", "a.jpg"), ("without_mask", "b.png"), ("without_mask", "notes.txt")):
+        _touch_jpg(tmp_path / "chandrikadeb7" / label / name)
+    assert sorted((p.path.name, p.label) for p in chandrikadeb7(tmp_path)) == [("a.jpg", "with_mask"), ("b.png", "without_mask")]
+
+
+def test_dataroots_reader_groups_boxes_per_image_with_its_split(tmp_path: Path) -> None:
+    root = tmp_path / "dataroots_scenes"
+    root.mkdir()
+    (root / "boxes.csv").write_text(
+        "image,label,x,y,w,h,split,source_url\n"
+        "1.jpg,masked,1,2,30,40,test,u\n1.jpg,not_masked,50,2,30,40,test,u\n2.jpg,masked,0,0,9,9,validation,u\n"
+    )
+    images = {p.path.name: p for p in dataroots(tmp_path)}
+    assert [f.label for f in images["1.jpg"].faces] == ["with_mask", "without_mask"]
+    assert images["1.jpg"].split == "test" and images["2.jpg"].split == "validation"
+    assert images["1.jpg"].faces[1].box == (50.0, 2.0, 30.0, 40.0)
+
+
+def _textured(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)
+    return np.kron(small, np.ones((16, 16, 1), dtype=np.uint8))
+
+
+def test_near_duplicates_share_a_group_and_distinct_images_do_not() -> None:
+    base, other = _textured(1), _textured(2)
+    brighter = np.clip(base.astype(int) + 12, 0, 255).astype(np.uint8)
+    hashes = [phash(base), phash(other), phash(brighter), phash(base[:, ::-1].copy())]
+    groups = near_duplicate_groups(hashes, max_distance=6)
+    assert groups[0] == groups[2]
+    assert groups[0] != groups[1]
+    assert len(set(groups)) == 3
+
+
+def test_grouping_is_transitive_through_chains() -> None:
+    # 0-1 and 1-2 are within 2 bits, 0-2 are 4 bits apart: all three end in one group (union-find)
+    hashes = [0b0000, 0b0011, 0b1111, (1 << 64) - 1]
+    assert hamming_pairs(hashes, 2) == [(0, 1, 2), (1, 2, 2)]
+    groups = near_duplicate_groups(hashes, 2)
+    assert groups[0] == groups[1] == groups[2] != groups[3]
+
+
+def test_identical_items_drop_repeats_with_the_same_label_only() -> None:
+    assert identical_items([5, 5, 5, 7], ["with_mask", "with_mask", "without_mask", "with_mask"]) == [1]
+
+
+def _split_fixture() -> tuple[list[str], list[str], list[str]]:
+    rng = np.random.default_rng(0)
+    groups, labels, strata = [], [], []
+    for g in range(600):
+        label = LABELS[0] if g < 400 else LABELS[1] if g < 540 else LABELS[2]
+        for _ in range(int(rng.integers(1, 4))):
+            groups.append(f"g{g}")
+            labels.append(label)
+            strata.append("a" if g % 2 else "b")
+    return groups, labels, strata
+
+
+def test_split_is_stratified_70_15_15_and_groups_never_span_splits() -> None:
+    groups, labels, strata = _split_fixture()
+    splits = group_split(groups, labels, strata, (0.7, 0.15, 0.15), seed=3)
+    where = defaultdict(set)
+    for g, s in zip(groups, splits):
+        where[g].add(s)
+    assert all(len(s) == 1 for s in where.values())
+    for label in LABELS:
+        counts = Counter(s for s, lab in zip(splits, labels) if lab == label)
+        total = sum(counts.values())
+        assert abs(counts["train"] / total - 0.70) < 0.05
+        assert abs(counts["validation"] / total - 0.15) < 0.05
+        assert abs(counts["test"] / total - 0.15) < 0.05
+
+
+def test_split_is_reproducible_with_a_seed_and_changes_with_another() -> None:
+    groups, labels, strata = _split_fixture()
+    assert group_split(groups, labels, strata, seed=1) == group_split(groups, labels, strata, seed=1)
+    assert group_split(groups, labels, strata, seed=1) != group_split(groups, labels, strata, seed=2)
+
+
+def test_wilson_interval_matches_the_textbook_values() -> None:
+    low, high = wilson_interval(8, 10)
+    assert math.isclose(low, 0.4902, abs_tol=1e-3) and math.isclose(high, 0.9433, abs_tol=1e-3)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    low, high = wilson_interval(0, 50)
+    assert low == 0.0 and 0.05 < high < 0.08
+
+
+def test_classification_metrics_on_a_hand_made_example() -> None:
+    # true: 3 with, 2 without, 1 incorrect; one without called with (unsafe), one incorrect called with
+    true = [0, 0, 0, 1, 1, 2]
+    pred = [0, 0, 0, 1, 0, 0]
+    m = classification_metrics(true, pred)
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    assert m["confusion_matrix"] == [[3, 0, 0], [1, 1, 0], [1, 0, 0]]
+    assert m["per_class"]["with_mask"]["precision"] == pytest.approx(3 / 5)
+    assert m["per_class"]["without_mask"]["recall"] == pytest.approx(0.5)
+    f1_with = 2 * (3 / 5) * 1 / (3 / 5 + 1)
+    assert m["macro_f1"] == pytest.approx((f1_with + 2 / 3 + 0) / 3)
+    assert (m["unsafe_errors"], m["unsafe_error_rate"]) == (1, 0.5)
+    assert unsafe_errors(true, pred) == (1, 2)
+
+
+def test_slice_table_counts_and_accuracy_per_value() -> None:
+    slices = [face_slices(px, 120, 300, LABELS[y], "dark", False) for px, y in ((20, 0), (20, 1), (80, 0), (80, 1))]
+    rows = {(r["slice"], r["value"]): r for r in slice_table(slices, [0, 1, 0, 1], [0, 0, 0, 1])}
+    small = rows[("face size", "16-31 px")]
+    assert (small["n"], small["accuracy"], small["unsafe_errors"], small["without_mask_n"]) == (2, 0.5, 1, 1)
+    assert rows[("face size", "64-127 px")]["accuracy"] == 1.0
+    assert rows[("mask colour", "no mask")]["n"] == 2 and rows[("mask colour", "dark")]["n"] == 2
+    assert size_bin(15.9) == "<16 px" and size_bin(128) == ">=128 px"
+
+
+def test_mask_colour_tells_dark_light_and_patterned_masks_apart() -> None:
+    crop = np.full((100, 100, 3), 180, dtype=np.uint8)
+    dark, light, patterned = crop.copy(), crop.copy(), crop.copy()
+    dark[55:90] = 30
+    light[55:90] = 235
+    patterned[55:90] = np.where((np.arange(100) // 4 % 2)[None, :, None] == 0, 20, 240)
+    assert [mask_colour(c) for c in (dark, light, patterned)] == ["dark", "light", "patterned"]
+
+
+def test_box_matching_is_one_to_one_by_iou() -> None:
+    annotations = [(0, 0, 10, 10), (100, 100, 10, 10), (50, 50, 10, 10)]
+    detections = [(101, 101, 10, 10), (1, 0, 10, 10)]
+    assert match_boxes(annotations, detections, 0.3) == [1, 0, None]
+    assert iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0 and iou((0, 0, 10, 10), (20, 0, 5, 5)) == 0.0
+
+
+def test_box_adjustment_learns_a_systematic_offset() -> None:
+    pairs = [((0, 0, 10, 10), (0, -2, 10, 12)), ((10, 10, 20, 20), (10, 6, 20, 24))]
+    adj = BoxAdjustment.fit(pairs)
+    assert adj.apply((0, 0, 10, 10)) == pytest.approx((0, -2, 10, 12))
+    assert BoxAdjustment.fit([]).apply((1, 2, 3, 4)) == (1, 2, 3, 4)
+
+
+def test_config_file_holds_every_hyper_parameter_and_rejects_unknown_keys(tmp_path: Path) -> None:
+    assert load_config() == TrainConfig(**{k: v for k, v in load_config().to_dict().items()})
+    assert set(load_config().to_dict()) == set(TrainConfig().to_dict())
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("epochs: 3\nlearning_rate: 0.1\n")
+    with pytest.raises(ValueError, match="learning_rate"):
+        load_config(bad)
+    ok = tmp_path / "ok.yaml"
+    ok.write_text("epochs: 3\naug_scale: [0.9, 1.1]\n")
+    assert load_config(ok).epochs == 3 and load_config(ok).aug_scale == (0.9, 1.1)

@@ -1,0 +1,1 @@
+"""Training pipeline for the default mask classifier: ``python -m training prepare|train|evaluate|all``."""

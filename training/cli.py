@@ -1,0 +1,73 @@
+"""Command line: ``python -m training prepare|train|evaluate|all``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from facemask.config import BUNDLED_MODEL_DIR, REPO_DIR, SHARED_DIR
+
+from .config import DEFAULT_CONFIG, load_config
+
+ARTIFACTS = REPO_DIR / "artifacts"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training", description="Prepare data, train and evaluate the mask classifier.")
+    parser.add_argument("command", choices=("prepare", "train", "evaluate", "all"))
+    parser.add_argument("--data-dir", type=Path, default=SHARED_DIR / "data", help="the shared data sets (default: ../shared/data)")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="YAML with every hyper-parameter")
+    parser.add_argument("--out", type=Path, default=BUNDLED_MODEL_DIR, help="model folder to write")
+    parser.add_argument("--dataset", type=Path, default=ARTIFACTS / "dataset", help="where prepare saves the DatasetDict")
+    parser.add_argument("--weights", type=Path, default=SHARED_DIR / "weights" / "mobilenetv2_100.tv_in1k.safetensors", help="ImageNet weights file")
+    parser.add_argument("--hub-weights", action="store_true", help="start from timm's own pretrained weights on the Hub (online)")
+    parser.add_argument("--limit", type=int, default=None, help="use at most this many images per source (smoke runs)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one config value (YAML syntax)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    import yaml
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    args = build_parser().parse_args(argv)
+    config = load_config(args.config)
+    for item in args.set:
+        key, _, value = item.partition("=")
+        parsed = yaml.safe_load(value)
+        config = config.replace(**{key: tuple(parsed) if isinstance(parsed, list) else parsed})
+    if args.command in ("prepare", "all") and not args.data_dir.is_dir():
+        print(f"error: data folder {args.data_dir} not found (pass --data-dir)", file=sys.stderr)
+        return 2
+    timings: dict[str, float] = {}
+    if args.command in ("prepare", "all"):
+        from .prepare import prepare
+
+        start = time.perf_counter()
+        report = prepare(args.data_dir, args.dataset, config, limit=args.limit)
+        timings["prepare_s"] = time.perf_counter() - start
+        print(json.dumps({k: report[k] for k in ("faces", "dedupe")}))
+    if args.command in ("train", "all"):
+        from .train import train
+
+        start = time.perf_counter()
+        summary = train(args.dataset, args.out, config, weights=None if args.hub_weights else args.weights)
+        timings["train_s"] = time.perf_counter() - start
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / "train_summary.json").write_text(json.dumps(summary, indent=2))
+        print(json.dumps({k: summary[k] for k in ("best_epoch", "best_val_macro_f1")}))
+    if args.command in ("evaluate", "all"):
+        from .evaluate import evaluate
+
+        start = time.perf_counter()
+        metrics = evaluate(args.dataset, args.out, args.data_dir, config, command=" ".join(["python -m training", *(argv or sys.argv[1:])]), timings=timings)
+        timings["evaluate_s"] = time.perf_counter() - start
+        print(json.dumps(metrics["summary"]))
+    print(json.dumps({k: round(v, 1) for k, v in timings.items()}))
+    return 0

@@ -1,0 +1,252 @@
+"""The model card (``README.md`` of the model folder), written from ``metrics.json`` with huggingface_hub."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from facemask.labels import LABELS
+
+REPO_ID = "facemask/facemask-mobilenetv2"
+DATASET_ID = "facemask/facemask-face-crops"
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def _ci(ci: Any) -> str:
+    return f"[{_pct(ci[0])}, {_pct(ci[1])}]"
+
+
+def card_data(metrics: dict[str, Any]) -> ModelCardData:
+    """YAML metadata with a ``model-index`` of the headline results."""
+    s = metrics["summary"]
+    name = "facemask-mobilenetv2"
+    results = [
+        EvalResult("image-classification", DATASET_ID, "face-mask face crops", "f1", round(s["test_macro_f1"], 4), dataset_split="test", metric_name="macro F1"),
+        EvalResult("image-classification", DATASET_ID, "face-mask face crops", "accuracy", round(s["test_accuracy"], 4), dataset_split="test"),
+    ]
+    if "andrewmvd_test_macro_f1_ge32px" in s:
+        results.append(
+            EvalResult("image-classification", "andrewmvd/face-mask-detection", "andrewmvd real crowd scenes (held-out scenes, faces >= 32 px, whole pipeline)", "f1", round(s["andrewmvd_test_macro_f1_ge32px"], 4), dataset_split="test", metric_name="macro F1")
+        )
+    if "dataroots_test_accuracy" in s:
+        results.append(
+            EvalResult("image-classification", "datarootsio/tutorial-face-mask-detection", "dataroots real scenes (whole pipeline, mask vs no mask)", "accuracy", round(s["dataroots_test_accuracy"], 4), dataset_split="test")
+        )
+    return ModelCardData(
+        library_name="timm",
+        license="cc-by-nc-sa-4.0",
+        pipeline_tag="image-classification",
+        tags=["image-classification", "timm", "face-mask-detection", "mobilenetv2", "onnx"],
+        datasets=[DATASET_ID],
+        metrics=["f1", "accuracy"],
+        model_name=name,
+        eval_results=results,
+    )
+
+
+def _metrics_table(block: dict[str, Any]) -> str:
+    lines = ["| class | precision | recall | F1 | support |", "| --- | --- | --- | --- | --- |"]
+    for label, m in block["per_class"].items():
+        lines.append(f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
+    return "\n".join(lines)
+
+
+def _slices_table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| slice | value | faces | accuracy | 95% CI | unsafe errors / bare faces |", "| --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        lines.append(f"| {r['slice']} | {r['value']} | {r['n']} | {_pct(r['accuracy'])} | {_ci(r['accuracy_ci95'])} | {r['unsafe_errors']} / {r['without_mask_n']} |")
+    return "\n".join(lines)
+
+
+def _scenes_table(scenes: dict[str, Any]) -> str:
+    lines = [
+        "| scenes | images | annotated faces | detector recall | per-face accuracy | per-face macro-F1 | faces >= 32 px: recall / macro-F1 / unsafe |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, m in scenes.items():
+        d, f, big, bigd = m["detector"], m["faces"], m["faces_ge32px"], m["detector_ge32px"]
+        lines.append(
+            f"| {name} | {m['images']} | {d['n']} | {_pct(d['recall'])} {_ci(d['recall_ci95'])} | {_pct(f['accuracy'])} | {f['macro_f1']:.3f} "
+            f"| {_pct(bigd['recall'])} / {big['macro_f1']:.3f} / {_pct(big['unsafe_error_rate'])} ({big['unsafe_errors']}) |"
+        )
+    return "\n".join(lines)
+
+
+def _size_table(scenes: dict[str, Any]) -> str:
+    lines = ["| scenes | face size | faces | detector recall | accuracy of detected |", "| --- | --- | --- | --- | --- |"]
+    for name, m in scenes.items():
+        if not name.endswith("test"):
+            continue
+        for size, b in m["by_size"].items():
+            acc = "n/a" if b["accuracy"] is None else f"{_pct(b['accuracy'])} {_ci(b['accuracy_ci95'])}"
+            lines.append(f"| {name} | {size} | {b['n']} | {_pct(b['recall'])} | {acc} |")
+    return "\n".join(lines)
+
+
+def _data_table(metrics: dict[str, Any]) -> str:
+    counts = metrics.get("data", {}).get("split_counts", {})
+    sources = sorted({k.split("/")[1] for k in counts})
+    lines = ["| source | split | " + " | ".join(LABELS) + " |", "| --- | --- | " + " | ".join("---" for _ in LABELS) + " |"]
+    for source in sources:
+        for split in ("train", "validation", "test"):
+            lines.append(f"| {source} | {split} | " + " | ".join(str(counts.get(f"{split}/{source}/{lab}", 0)) for lab in LABELS) + " |")
+    return "\n".join(lines)
+
+
+def render(metrics: dict[str, Any], confusion_png: str, slices_png: str) -> str:
+    """The Markdown body of the card."""
+    s, test, speed = metrics["summary"], metrics["test"], metrics["speed"]
+    data = metrics.get("data", {})
+    dedupe = data.get("dedupe", {})
+    scenes = metrics.get("scenes", {})
+    size = speed["input_size"]
+    t = metrics.get("timings_s", {})
+    body = f"""
+# facemask-mobilenetv2
+
+A face-mask classifier for face crops: `with_mask`, `without_mask` or `incorrect_mask` (mask under the
+nose or on the chin). It is timm's MobileNetV2 (`mobilenetv2_100`, ImageNet weights) fine-tuned on
+{size}x{size} face crops, the second stage of the facemask app: a face detector
+(OpenCV YuNet) finds faces, this model classifies each crop, and the app pixelates eyes and forehead.
+
+## Intended use
+
+Counting or flagging mask use in photos and video frames of people who know they are being analysed
+(e.g. an entrance display, a study of mask wearing in public photos), always with a human in the loop.
+**Not** for decisions about individuals (access control, discipline, fines), not for surveillance or
+identification, and not for medical or safety certification: the model only looks at a face crop, it
+cannot tell a filtering respirator from a scarf.
+
+## How to use
+
+The model expects a square face crop with a margin of 20% of the face box on each side (as the
+`facemask` package crops it), resized to {size} px and normalised with ImageNet mean/std (the
+`pretrained_cfg` in `config.json`).
+
+```python
+from facemask import MaskClassifier, Pipeline, Settings
+
+classifier = MaskClassifier.from_pretrained("{REPO_ID}")   # or a local folder; ONNX runtime if model.onnx is present
+probs = classifier.predict_proba([face_crop_rgb_uint8])     # N x 3, columns {list(LABELS)}
+
+annotated, result = Pipeline(Settings(model="{REPO_ID}"))("photo.jpg")   # detect + classify + privacy blur
+print(result.summary())
+```
+
+With plain timm (labels in `config.json` → `label_names`):
+
+```python
+import timm
+model = timm.create_model("hf-hub:{REPO_ID}", pretrained=True).eval()
+cfg = timm.data.resolve_data_config({{}}, model=model)
+```
+
+Command line: `python -m facemask detect --model {REPO_ID} --out out/ photo.jpg` (JSON lines; annotated
+images with the privacy blur) and `python -m facemask classify --model {REPO_ID} crop.jpg`.
+
+## Training data
+
+Face crops cut with the app's own detector and cropper (so training sees what inference sees), from:
+
+| source | kind | classes | license |
+| --- | --- | --- | --- |
+| andrewmvd face-mask-detection (half of it, `andrewmvd_dev`) | real crowd scenes, annotated face boxes | all three | CC0 1.0 |
+| chandrikadeb7/Face-Mask-Detection | real web photos, one folder per class | with / without | repository MIT; images from web search without per-image license |
+| MaskedFace-Net (subset) | **synthetic** masks pasted onto FFHQ faces | all three | **CC BY-NC-SA 4.0 (non-commercial)** |
+
+Because MaskedFace-Net is CC BY-NC-SA 4.0 and the model was trained on it, the weights are released
+under **CC BY-NC-SA 4.0**: non-commercial use only, share alike. Most `incorrect_mask` training faces are
+synthetic; the only real ones are the few dozen from andrewmvd scenes, so real incorrectly worn masks are
+the model's weakest class.
+
+Preparation: annotated andrewmvd faces are matched to detector boxes (IoU >= {metrics['config']['det_match_iou']}); faces the
+detector misses use the annotation box moved to detector geometry. chandrikadeb7 images keep their one
+confident face; images with several faces are dropped (the folder label need not hold for each), and images
+without a detection are kept only if they are already a tight face crop. Exact duplicates removed:
+{dedupe.get('exact_duplicate_files_removed', 0)} files and {dedupe.get('identical_crops_removed', 0)} pixel-identical crops;
+near-duplicates (pHash distance <= {metrics['config']['phash_max_distance']}) are grouped
+({dedupe.get('near_duplicate_faces_merged', 0)} faces in {dedupe.get('near_duplicate_groups', 0)} groups,
+{dedupe.get('near_duplicate_scenes_merged', 0)} andrewmvd scenes in {dedupe.get('near_duplicate_scene_groups', 0)} groups) and a group never spans two
+splits. Split 70/15/15 (seed {metrics['config']['seed']}), stratified by source and class, andrewmvd by scene.
+
+{_data_table(metrics)}
+
+## Evaluation
+
+Metrics are computed with scikit-learn. Unsafe error = a `without_mask` face called `with_mask`, as a share
+of `without_mask` faces.
+
+### Test split (face crops)
+
+Macro-F1 **{s['test_macro_f1']:.4f}**, accuracy {s['test_accuracy']:.4f}, unsafe error
+**{_pct(s['test_unsafe_error_rate'])}** ({test['all']['unsafe_errors']} of {test['all']['per_class']['without_mask']['support']}).
+
+{_metrics_table(test['all'])}
+
+Real photos only: macro-F1 {test['data=real']['macro_f1']:.3f} (n={test['data=real']['n']}); synthetic only: macro-F1
+{test['data=synthetic']['macro_f1']:.3f} (n={test['data=synthetic']['n']}); real andrewmvd crowd faces only:
+macro-F1 {test['source=andrewmvd_dev']['macro_f1']:.3f} (n={test['source=andrewmvd_dev']['n']}).
+
+![confusion matrix]({confusion_png})
+
+### Whole pipeline on real scenes
+
+The detector + classifier exactly as the app runs them (`facemask.Pipeline`, default thresholds) on real
+scenes the model never trained on: andrewmvd held-out scenes (3 classes) and dataroots stock photos (2
+classes: `with_mask` vs the rest). An annotated face counts as detected when a shown detection overlaps
+it with IoU >= {metrics['scene_match_iou']}; per-face metrics are over detected faces. Validation rows were used
+for choices; test rows are reported once.
+
+{_scenes_table(scenes) if scenes else "(not run: the data sets were not available)"}
+
+{_size_table(scenes) if scenes else ""}
+
+### Bias report (test split, with counts and 95% Wilson intervals)
+
+Mask colour is estimated from the lower-face patch of the crop (dark / light / patterned); blur is the
+variance of the Laplacian of the crop at 96 px.
+
+{_slices_table(metrics['slices_test'])}
+
+![accuracy by slice]({slices_png})
+
+## Limits: where the model is weak, and what not to use it for
+
+- **Small faces.** Below 32 px faces are detected less often and classified less reliably (see the size tables);
+  most faces in crowd photos are that small.
+- **Real incorrectly worn masks.** Most `incorrect_mask` training examples are synthetic; real ones are few, so
+  this class has wide intervals and the lowest F1 on real photos.
+- **Framing and sources.** Training photos are web and stock photos of mostly adult faces; no demographic labels
+  exist in the data, so performance across age, skin tone or gender could not be measured. Do not assume it is
+  equal.
+- Hands, scarves or other objects over the mouth may be read as a mask (the real data itself has such labels).
+- Not for decisions about individuals, surveillance or identification, or any medical claim about protection.
+
+## Speed
+
+ONNX Runtime, batch 1, one face: {speed['onnx_ms_per_face_batch1']:.2f} ms (PyTorch: {speed['torch_ms_per_face_batch1']:.2f} ms), on a
+2-core CPU shared with other jobs.
+
+## Reproduce
+
+```bash
+{metrics['command']}
+```
+
+Hyper-parameters: `training/config.yaml` (copied into `metrics.json` → `config`). Timings of that run (2-core
+CPU): {", ".join(f"{k} {v:.0f} s" for k, v in t.items()) or "n/a"}.
+"""
+    return body
+
+
+def write_model_card(model_dir: Path, metrics: dict[str, Any], confusion_png: str, slices_png: str) -> Path:
+    """Write ``model_dir/README.md``."""
+    card = ModelCard(f"---\n{card_data(metrics).to_yaml()}\n---\n{render(metrics, confusion_png, slices_png)}")
+    path = model_dir / "README.md"
+    card.save(path)
+    return path

@@ -1,0 +1,199 @@
+"""``train``: fine-tune timm MobileNetV2 on the face crops, early-stopped on validation macro-F1."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from facemask.labels import LABELS
+from facemask.model import ONNX_NAME, read_config, save_pretrained
+from facemask.preprocess import Preprocess
+
+from .augment import Augmenter
+from .config import TrainConfig
+from .metrics import classification_metrics
+
+log = logging.getLogger(__name__)
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+REAL_SOURCES = frozenset({"andrewmvd_dev"})
+
+
+def pretrained_cfg(input_size: int) -> dict[str, Any]:
+    """The preprocessing the model is trained with; saved into ``config.json`` as its ``pretrained_cfg``."""
+    return {
+        "input_size": (3, input_size, input_size),
+        "interpolation": "bilinear",
+        "mean": IMAGENET_MEAN,
+        "std": IMAGENET_STD,
+        "crop_pct": 1.0,
+    }
+
+
+def load_split(dataset_dir: Path, split: str) -> dict[str, Any]:
+    """Crops (RGB uint8 arrays), labels and sources of one split of the saved ``DatasetDict``."""
+    import datasets
+
+    ds = datasets.load_from_disk(str(dataset_dir))[split]
+    return {
+        "crops": [np.asarray(img.convert("RGB")) for img in ds["image"]],
+        "labels": np.asarray(ds["label"], dtype=np.int64),
+        "sources": list(ds["source"]),
+        "table": ds.remove_columns("image"),
+    }
+
+
+def seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def create_model(weights: Path | None) -> Any:
+    """MobileNetV2 with a 3-class head, from a local ImageNet file or (``None``) timm's Hub weights."""
+    import timm
+
+    if weights is None:
+        model = timm.create_model("mobilenetv2_100", pretrained=True, num_classes=len(LABELS))
+    elif not weights.is_file():
+        raise FileNotFoundError(f"ImageNet weights {weights} not found (pass --weights, or --hub-weights when online)")
+    else:
+        model = timm.create_model(
+            "mobilenetv2_100", pretrained=True, num_classes=len(LABELS), pretrained_cfg_overlay={"file": str(weights)}
+        )
+    model.classifier.weight.data.zero_()  # a zero head starts at uniform probabilities: no early loss spike
+    model.classifier.bias.data.zero_()
+    return model
+
+
+def predict_logits(model: Any, preprocess: Preprocess, crops: list[np.ndarray], batch_size: int = 256) -> np.ndarray:
+    """Logits for un-augmented crops, through the shared preprocessing."""
+    import torch
+
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(crops), batch_size):
+            out.append(model(torch.from_numpy(preprocess(crops[i : i + batch_size]))).numpy())
+    return np.concatenate(out) if out else np.zeros((0, len(LABELS)), dtype=np.float32)
+
+
+def sampling_probabilities(labels: np.ndarray, sources: list[str], config: TrainConfig) -> np.ndarray:
+    """Probability of drawing each face: class weight (inverse frequency ** power) x real-photo weight."""
+    counts = np.bincount(labels, minlength=len(LABELS)).astype(np.float64)
+    class_w = (counts.max() / np.maximum(counts, 1)) ** config.class_weight_power
+    weights = class_w[labels] * np.array([config.real_weight if s in REAL_SOURCES else 1.0 for s in sources])
+    return weights / weights.sum()
+
+
+def freeze_early_layers(model: Any, blocks: int) -> list[Any]:
+    """Keep the stem and the first ``blocks`` stages at their ImageNet weights; returns those modules."""
+    frozen = [model.conv_stem, model.bn1, *model.blocks[:blocks]] if blocks > 0 else []
+    for module in frozen:
+        for p in module.parameters():
+            p.requires_grad = False
+    return frozen
+
+
+def train_mode(model: Any, frozen: list[Any]) -> None:
+    """Training mode, except frozen modules whose BatchNorm statistics stay fixed."""
+    model.train()
+    for module in frozen:
+        module.eval()
+
+
+def train(dataset_dir: Path, out_dir: Path, config: TrainConfig, weights: Path | None) -> dict[str, Any]:
+    """Fine-tune, keep the best epoch by validation macro-F1, save to ``out_dir`` and export ONNX."""
+    import torch
+    import torch.nn.functional as F
+
+    from facemask.export import export_onnx
+
+    torch.set_num_threads(config.num_threads)
+    seed_everything(config.seed)
+    train_set, val_set = load_split(dataset_dir, "train"), load_split(dataset_dir, "validation")
+    cfg = pretrained_cfg(config.input_size)
+    preprocess = Preprocess.from_pretrained_cfg(cfg)
+    model = create_model(weights)
+    frozen = freeze_early_layers(model, config.frozen_blocks)
+    augment = Augmenter(config, config.seed)
+    probabilities = sampling_probabilities(train_set["labels"], train_set["sources"], config)
+    log.info("%d train / %d validation faces", len(train_set["labels"]), len(val_set["labels"]))
+
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
+    steps_per_epoch = math.ceil(config.samples_per_epoch / config.batch_size)
+    total, warmup = config.epochs * steps_per_epoch, config.warmup_epochs * steps_per_epoch
+
+    def lr_at(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(total - warmup, 1)))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
+    rng = np.random.default_rng(config.seed)
+    best: dict[str, Any] = {"macro_f1": -1.0}
+    history = []
+    stale = 0
+    for epoch in range(config.epochs):
+        train_mode(model, frozen)
+        order = rng.choice(len(probabilities), size=config.samples_per_epoch, p=probabilities)
+        losses = []
+        bar = tqdm(range(0, len(order), config.batch_size), desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch")
+        for start in bar:
+            idx = order[start : start + config.batch_size]
+            if len(idx) < 2:
+                continue
+            x = torch.from_numpy(preprocess([augment(train_set["crops"][i]) for i in idx]))
+            y = torch.from_numpy(train_set["labels"][idx])
+            loss = F.cross_entropy(model(x), y, label_smoothing=config.label_smoothing)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            losses.append(float(loss))
+            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+        val_pred = predict_logits(model, preprocess, val_set["crops"]).argmax(axis=1)
+        val = classification_metrics(val_set["labels"], val_pred)
+        real = np.array([s in REAL_SOURCES for s in val_set["sources"]])
+        real_val = classification_metrics(val_set["labels"][real], val_pred[real])
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": float(np.mean(losses)),
+            "val_macro_f1": val["macro_f1"],
+            "val_accuracy": val["accuracy"],
+            "val_unsafe": val["unsafe_error_rate"],
+            "val_real_macro_f1": real_val["macro_f1"],
+        }
+        history.append(row)
+        log.info("epoch %d: %s", epoch + 1, json.dumps({k: round(v, 4) for k, v in row.items()}))
+        if val["macro_f1"] > best["macro_f1"]:
+            best = {"macro_f1": val["macro_f1"], "epoch": epoch + 1, "state": copy.deepcopy(model.state_dict())}
+            stale = 0
+        else:
+            stale += 1
+            if stale >= config.patience:
+                log.info("early stop: no validation macro-F1 gain for %d epochs", stale)
+                break
+    model.load_state_dict(best["state"])
+    model.eval()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / ONNX_NAME).unlink(missing_ok=True)
+    extra = {"pretrained_cfg": {"tag": "facemask", "license": "cc-by-nc-sa-4.0", **cfg}}
+    save_pretrained(model, out_dir, config.input_size, extra_config=extra)
+    saved = Preprocess.from_pretrained_cfg(read_config(out_dir)["pretrained_cfg"])
+    if saved != preprocess:
+        raise RuntimeError(f"saved preprocessing {saved} differs from training's {preprocess}")
+    export_onnx(out_dir)
+    return {"best_epoch": best["epoch"], "best_val_macro_f1": best["macro_f1"], "history": history}

@@ -173,7 +173,8 @@ def _making_section(report: dict[str, Any] | None, prepare_config: dict[str, Any
             parts.append(_table(["de-duplication step", "count"], [[k.replace("_", " "), v] for k, v in dedupe.items()]))
         dropped = {k: v for k, v in (report.get("crops") or {}).items() if ":dropped" in k or ":unreadable" in k or ":too_small" in k}
         if dropped:
-            parts.append("Images or faces left out: " + ", ".join(f"{k} {v}" for k, v in sorted(dropped.items())) + ".")
+            left_out = [f"{k.split(':')[0]} {k.split(':')[1].replace('_', ' ')}: {v}" for k, v in sorted(dropped.items())]
+            parts.append("Images or faces left out: " + "; ".join(left_out) + ".")
     return "\n\n".join(parts)
 
 

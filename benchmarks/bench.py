@@ -28,7 +28,7 @@ import numpy as np
 
 from facemask import MaskClassifier, Pipeline, Settings
 from facemask.config import REPO_DIR
-from facemask.detect import YufaceDetector
+from facemask.detect import YufaceDetector, YuNetDetector
 from facemask.model import onnx_threads
 from facemask.preprocess import crop_face
 
@@ -256,6 +256,7 @@ def report(r: dict[str, Any]) -> str:
         f"opencv {m['opencv']}, torch {m.get('torch', '-')}, timm {m.get('timm', '-')}",
         f"threads: {json.dumps(r['threads'])}",
         f"load average: start {m['load_average_start']}, end {m['load_average_end']}",
+        f"detector: {r['detector']} ({r.get('detector_engine', '-')})",
         f"images: {r['images']['source']}; faces detected per frame {r['images']['faces_detected']}",
         f"classification ({r['classification']['runtime']}, {r['classification']['input_px']} px), per crop:",
         _line("batch 1", r["classification"]["batch1_per_crop"]),
@@ -312,6 +313,10 @@ def run(plan: Plan, model: str | None) -> dict[str, Any]:
     }
     detect_frames = {"640x480": frames["1_face"], "1280x720": compose(faces[:4], 1280, 720)}
     results["detection"] = {pipeline.detector.name: detection(pipeline.detector, detect_frames, plan)}
+    if isinstance(pipeline.detector, YuNetDetector):
+        results["detector_engine"] = pipeline.detector.engine
+        opencv = YuNetDetector(pipeline.detector.model_path, pipeline.detector.settings, engine="opencv")
+        results["detection"]["yunet_opencv_engine"] = detection(opencv, detect_frames, plan)
     results["classification"] = classification(pipeline.classifier, crops, plan)
     results["end_to_end"] = end_to_end(pipeline, jpegs, plan)
     results["in_memory"] = in_memory(pipeline, frames, plan)

@@ -90,7 +90,7 @@ class MaskClassifier:
         if runtime in ("auto", "onnx"):
             if onnx_path.is_file():
                 try:
-                    self._session = _onnx_session(onnx_path)
+                    self._session = onnx_session(onnx_path)
                     self._onnx_input = self._session.get_inputs()[0].name
                     self._onnx_outputs = [self._session.get_outputs()[0].name]
                     return "onnx"
@@ -140,7 +140,7 @@ def onnx_threads() -> int:
         return max(os.cpu_count() or 1, 1)
 
 
-def _onnx_session(path: Path) -> Any:
+def onnx_session(path: Path) -> Any:
     """A CPU session tuned for a small machine (see benchmarks/: measured on 2 cores).
 
     Sequential execution with one intra-op thread per core; the threads sleep instead of spinning

@@ -128,3 +128,49 @@ def test_the_pipeline_classifies_all_faces_of_a_frame_in_one_batch(pipeline, tes
     result = pipeline.analyze(image)
     assert len(result.faces) >= 2
     assert batches == [len(result.faces)]
+
+
+def _yunet_path() -> Path:
+    path = Path(Settings().yunet_path)
+    if not path.is_file():
+        pytest.skip(f"YuNet weights not found at {path}")
+    return path
+
+
+def test_yunet_on_onnx_runtime_finds_the_same_faces_as_opencv(test_data):
+    import cv2
+
+    from facemask.detect import YuNetDetector
+
+    detector = YuNetDetector(_yunet_path(), Settings().replace(detection_threshold=0.45))
+    assert detector.engine == "onnxruntime"
+    reference = cv2.FaceDetectorYN.create(detector.model_path, "", (320, 320), 0.45, 0.3, 5000)
+    paths = sorted(test_data.glob("*.jpg"))
+    shared = REPO_DIR.parent / "shared" / "data" / "dataroots_scenes" / "images"
+    paths += sorted(shared.glob("*.jpg"))[:12]
+    total = 0
+    for path in paths:
+        bgr = cv2.cvtColor(load_image(path), cv2.COLOR_RGB2BGR)
+        reference.setInputSize((bgr.shape[1], bgr.shape[0]))
+        expected = reference.detect(bgr)[1]
+        expected = np.zeros((0, 15), np.float32) if expected is None else expected
+        got = detector._onnx.detect(bgr)
+        assert got.shape == expected.shape, path.name
+        np.testing.assert_allclose(got, expected, atol=0.01, rtol=0)  # pixels and scores
+        total += len(got)
+    assert total >= 8
+
+
+def test_yunet_falls_back_to_opencv_when_onnx_runtime_cannot_run_it(monkeypatch, caplog, astronaut):
+    from facemask import yunet_onnx
+    from facemask.detect import YuNetDetector
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("no graph")
+
+    monkeypatch.setattr(yunet_onnx, "YuNetOnnx", broken)
+    with caplog.at_level(logging.WARNING, logger="facemask.detect"):
+        detector = YuNetDetector(_yunet_path(), Settings())
+    assert detector.engine == "opencv"
+    assert any("using OpenCV's engine" in r.getMessage() for r in caplog.records)
+    assert len(detector.detect(astronaut)) == 1

@@ -8,8 +8,10 @@ else the bundled ``models/facemask-mobilenetv2``, else (in a Space without a bun
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Mapping
@@ -136,6 +138,22 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
     return demo
 
 
+def delete_cache_on_exit(demo: gr.Blocks) -> None:
+    """Delete this app's uploads and results from Gradio's cache when the server stops.
+
+    ``delete_cache`` only ages files out while the server runs; a stop (Ctrl+C, or the SIGTERM of
+    ``docker stop`` / a Space restart, turned here into a normal exit) would leave the last minutes'
+    uploads on disk.
+    """
+    from gradio.route_utils import delete_files_created_by_app
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    atexit.register(delete_files_created_by_app, demo, None)
+
+
 def main() -> None:
     """Load the model once and serve the app."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -145,6 +163,7 @@ def main() -> None:
              pipeline.detector.name)
     demo = build_app(pipeline)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    delete_cache_on_exit(demo)
     demo.launch(
         ssr_mode=False,
         run_history=False,

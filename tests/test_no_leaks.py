@@ -6,7 +6,8 @@
   of an upload's (odd) size. Files are found by folder: a new file, or one replaced by renaming,
   changes its folder's time, so only changed folders are listed.
 * Gradio's cache is emptied of uploads and results by the app's ``delete_cache`` schedule (run here
-  with a 1 s / 2 s schedule instead of the app's minutes).
+  with a 1 s / 8 s schedule instead of the app's minutes), and at once when the server is stopped
+  with SIGTERM (``docker stop``, a Space restart).
 * The server's log (stdout and stderr) holds nothing about faces: no labels, boxes or file names.
 """
 
@@ -23,7 +24,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.appserver import REPO, AppServer, running_app
+from tests.appserver import REPO, AppServer, running_app, stop_app
 from tests.badinputs import portrait
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -34,8 +35,8 @@ TOKEN = f"leakcheck{uuid.uuid4().hex[:10]}"
 PHOTO_SIZE = (517, 389)
 FRAME_SIZE = (321, 241)
 """Odd sizes that no other test uses, so a re-encoded copy of an upload is recognised."""
-CLEANUP = (1, 2)
-"""``delete_cache`` for the test server: every second, delete files older than 2 s."""
+CLEANUP = (1, 8)
+"""``delete_cache`` for the test server: every second, delete files older than 8 s."""
 SKIP_DIRS = {".git", "proc", "sys"}
 
 LAUNCHER = """
@@ -188,3 +189,14 @@ def test_server_log_says_nothing_about_faces_or_files(session):
     for word in (TOKEN.lower(), "photo.jpg", "frame0", "with_mask", "without_mask", "incorrect_mask", "landmarks",
                  "box", "face #", "faces:", "traceback"):
         assert word not in lowered, word
+
+
+def test_stopping_the_server_deletes_uploads_and_results_at_once(session, uploads):
+    """Runs last: it stops the module's server."""
+    server, _, workdir = session
+    client = Client(server.url, verbose=False, download_files=str(workdir / "client-downloads"))
+    client.predict(handle_file(str(uploads[0])), api_name="/detect")
+    assert _cached_copies(server.cache_dir) != []  # younger than the schedule's age: still there
+    stop_app(server)  # SIGTERM
+    assert server.process.returncode == 0
+    assert _cached_copies(server.cache_dir) == []

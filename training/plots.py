@@ -36,8 +36,8 @@ def plot_slices(rows: list[dict[str, Any]], path: Path) -> None:
     """Horizontal bars: accuracy per slice value with its Wilson interval and count."""
     labels = [f"{r['slice']}: {r['value']} (n={r['n']})" for r in rows]
     acc = np.array([r["accuracy"] for r in rows])
-    low = acc - np.array([r["accuracy_ci95"][0] for r in rows])
-    high = np.array([r["accuracy_ci95"][1] for r in rows]) - acc
+    low = np.maximum(acc - np.array([r["accuracy_ci95"][0] for r in rows]), 0.0)
+    high = np.maximum(np.array([r["accuracy_ci95"][1] for r in rows]) - acc, 0.0)
     fig, ax = plt.subplots(figsize=(7, 0.32 * len(rows) + 1.2))
     y = np.arange(len(rows))
     ax.barh(y, acc, xerr=[low, high], color="#0072B2", ecolor="black", capsize=2)

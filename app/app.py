@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 from pathlib import Path
 from typing import Mapping
 
@@ -154,6 +155,30 @@ def delete_cache_on_exit(demo: gr.Blocks) -> None:
     atexit.register(delete_files_created_by_app, demo, None)
 
 
+def write_result_images_atomically() -> None:
+    """Make Gradio write each result image under a temporary name and rename it into place.
+
+    Gradio 6.31 stores a result image at a path named after its content and rewrites that file in
+    place every time. When two requests give the same result at once (the same photo or example
+    from two visitors), one visitor can download the file while the other request is rewriting it,
+    and gets an empty or cut-off image (seen in ``benchmarks/load_test.py``). A rename is atomic.
+    """
+    from gradio import processing_utils
+
+    def save_pil_to_cache(img: object, cache_dir: str, name: str = "image", format: str = "webp") -> str:
+        data = processing_utils.encode_pil_to_bytes(img, format)
+        folder = Path(cache_dir) / processing_utils.hash_bytes(data)
+        folder.mkdir(exist_ok=True, parents=True)
+        target = (folder / f"{name}.{format}").resolve()
+        handle, staging = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(staging, target)
+        return str(target)
+
+    processing_utils.save_pil_to_cache = save_pil_to_cache
+
+
 def main() -> None:
     """Load the model once and serve the app."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -164,6 +189,7 @@ def main() -> None:
     demo = build_app(pipeline)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     delete_cache_on_exit(demo)
+    write_result_images_atomically()
     demo.launch(
         ssr_mode=False,
         run_history=False,

@@ -159,8 +159,8 @@ def webcam_handler(pipeline: Pipeline) -> tuple[str, Callable[[bytes], object]]:
 
     def handle(data: bytes) -> object:
         payload = {"url": "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")}
-        frame, _, _ = handlers.detect_frame(payload, pipeline.settings.detection_threshold, True, "eyes")
-        return encode_jpeg(frame)
+        outputs = handlers.detect_frame(payload, pipeline.settings.detection_threshold, True, "eyes")
+        return encode_jpeg(outputs[0])  # the processed frame comes first; Gradio then encodes it
 
     return "app handlers.Handlers.detect_frame on JPEG data-URL frames + JPEG encode of the output", handle
 

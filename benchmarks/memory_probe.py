@@ -41,7 +41,7 @@ def run_app(frames: int) -> str:
             image = pipeline.load(FRAME)
             pipeline.render(image, pipeline.analyze(image))
         return "gradio imported + facemask.Pipeline (app/app.py not importable)"
-    pipeline = Pipeline(Settings().replace(model=app_module.model_source()))
+    pipeline = Pipeline(Settings())  # the configured model, as the app loads it in the repository
     app_module.build_app(pipeline)
     handlers = handlers_module.Handlers(pipeline)
     payload = {"url": "data:image/jpeg;base64," + base64.b64encode(FRAME.read_bytes()).decode("ascii")}

@@ -59,6 +59,14 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
+def read_logit_bias(config: dict[str, Any]) -> np.ndarray:
+    """The calibrated per-class offset (``config.json`` → ``logit_bias``) added to the logits; zeros if absent."""
+    bias = np.asarray(config.get("logit_bias") or [0.0] * len(LABELS), dtype=np.float32)
+    if bias.shape != (len(LABELS),) or not np.all(np.isfinite(bias)):
+        raise ValueError(f"logit_bias must be {len(LABELS)} finite numbers, got {config.get('logit_bias')!r}")
+    return bias
+
+
 class MaskClassifier:
     """Classifies face crops as ``with_mask`` / ``without_mask`` / ``incorrect_mask``.
 
@@ -71,6 +79,7 @@ class MaskClassifier:
         self.config = config
         self.labels: tuple[str, ...] = LABELS
         self.preprocess = Preprocess.from_pretrained_cfg(config["pretrained_cfg"])
+        self.logit_bias = read_logit_bias(config)
         self._session: Any = None
         self._onnx_input = ""
         self._onnx_outputs: list[str] = []
@@ -126,7 +135,7 @@ class MaskClassifier:
 
     def predict_proba(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         """Class probabilities (``N x 3``, columns in :data:`LABELS` order) for RGB uint8 crops."""
-        return softmax(self.logits(self.preprocess(crops)))
+        return softmax(self.logits(self.preprocess(crops)) + self.logit_bias)
 
     def __repr__(self) -> str:
         return f"MaskClassifier(source={self.source!r}, runtime={self.runtime!r}, input={self.preprocess.size}px)"

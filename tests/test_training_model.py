@@ -41,3 +41,20 @@ def test_model_folder_ships_its_card_metrics_and_plots() -> None:
     metrics = json.loads((BUNDLED_MODEL_DIR / "metrics.json").read_text())
     assert metrics["summary"]["test_macro_f1"] == pytest.approx(metrics["test"]["all"]["macro_f1"])
     assert "python -m training" in (BUNDLED_MODEL_DIR / "README.md").read_text()
+
+
+def test_calibrated_logit_bias_in_config_shifts_both_runtimes_alike(tmp_path, astronaut: np.ndarray) -> None:
+    import shutil
+
+    folder = tmp_path / "model"
+    shutil.copytree(BUNDLED_MODEL_DIR, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["logit_bias"] = [0.0, 4.0, 0.0]
+    (folder / "config.json").write_text(json.dumps(config))
+    crop = [astronaut[40:240, 150:350]]
+    classifiers = {rt: MaskClassifier.from_pretrained(folder, rt) for rt in ("onnx", "torch")}
+    biased = {rt: c.predict_proba(crop) for rt, c in classifiers.items()}
+    np.testing.assert_allclose(biased["onnx"], biased["torch"], atol=1e-4)
+    raw = classifiers["torch"].logits(classifiers["torch"].preprocess(crop))
+    expected = np.exp(raw + np.array(config["logit_bias"]))
+    np.testing.assert_allclose(biased["onnx"], expected / expected.sum(axis=1, keepdims=True), atol=1e-4)

@@ -204,3 +204,15 @@ def test_config_file_holds_every_hyper_parameter_and_rejects_unknown_keys(tmp_pa
     ok = tmp_path / "ok.yaml"
     ok.write_text("epochs: 3\naug_scale: [0.9, 1.1]\n")
     assert load_config(ok).epochs == 3 and load_config(ok).aug_scale == (0.9, 1.1)
+
+
+def test_logit_bias_calibration_removes_unsafe_errors_a_small_offset_can_fix() -> None:
+    from training.calibrate import choose_logit_bias
+
+    # two bare faces lean slightly toward with_mask; everything else is clear-cut
+    logits = np.array([[3.0, 0, 0]] * 6 + [[0.3, 0, -3]] * 2 + [[-3, 3.0, 0]] * 6 + [[0, -3, 3.0]] * 3, dtype=np.float32)
+    labels = np.array([0] * 6 + [1] * 2 + [1] * 6 + [2] * 3)
+    bias, report = choose_logit_bias(logits, labels, unsafe_weight=1.0)
+    assert report["before"]["unsafe_error_rate"] == 0.25
+    assert report["after"]["unsafe_error_rate"] == 0.0 and report["after"]["macro_f1"] == 1.0
+    assert -3.0 < bias[0] <= -0.5 and bias[1] == 0.0

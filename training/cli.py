@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,6 +30,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--limit", type=int, default=None, help="use at most this many images per source (smoke runs)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one config value (YAML syntax)")
     return parser
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the repository when it lies inside or beside it."""
+    try:
+        return os.path.relpath(path.resolve(), REPO_DIR)
+    except ValueError:
+        return str(path)
+
+
+def reproduce_command(args: argparse.Namespace) -> str:
+    """The one command that rebuilds the model folder from the data (recorded in the model card)."""
+    parts = ["python -m training all", f"--data-dir {_shown(args.data_dir)}", f"--config {_shown(args.config)}", f"--out {_shown(args.out)}"]
+    parts += [f"--set {item}" for item in args.set]
+    if args.hub_weights:
+        parts.append("--hub-weights")
+    return " ".join(parts)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .evaluate import evaluate
 
         start = time.perf_counter()
-        metrics = evaluate(args.dataset, args.out, args.data_dir, config, command=" ".join(["python -m training", *(argv or sys.argv[1:])]), timings=timings)
+        metrics = evaluate(args.dataset, args.out, args.data_dir, config, command=reproduce_command(args), timings=timings)
         timings["evaluate_s"] = time.perf_counter() - start
         print(json.dumps(metrics["summary"]))
     print(json.dumps({k: round(v, 1) for k, v in timings.items()}))

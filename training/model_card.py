@@ -98,6 +98,30 @@ def _data_table(metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _training_text(metrics: dict[str, Any]) -> str:
+    c = metrics["config"]
+    text = (
+        f"Fine-tuned from ImageNet weights for up to {c['epochs']} epochs of {c['samples_per_epoch']} faces drawn with class-balancing "
+        f"weights (real crowd faces x{c['real_weight']}), AdamW lr {c['lr']}, cosine schedule, label smoothing {c['label_smoothing']}, "
+        f"stem + first {c['frozen_blocks']} stages frozen, early stopping on validation macro-F1 (patience {c['patience']}). "
+        "Augmentation on the uint8 crop before the shared resize + normalise: crop-box scale/shift, small rotation, flip, "
+        "downscale-then-upscale to tiny faces, Gaussian blur, colour jitter, JPEG re-compression."
+    )
+    training = metrics.get("training", {})
+    if "best_epoch" in training:
+        text += f" Best epoch: {training['best_epoch']} (validation macro-F1 {training['best_val_macro_f1']:.4f})."
+    calibration = training.get("calibration")
+    if calibration:
+        text += (
+            f"\n\nDecision rule: `config.json` → `logit_bias` = {calibration['logit_bias']} (added to the logits of "
+            f"{list(LABELS)} by `MaskClassifier` in both runtimes), chosen on the validation split to maximise macro-F1 minus "
+            f"{calibration['unsafe_weight']} x the unsafe-error rate: validation macro-F1 {calibration['before']['macro_f1']:.4f} → "
+            f"{calibration['after']['macro_f1']:.4f}, unsafe error {_pct(calibration['before']['unsafe_error_rate'])} → "
+            f"{_pct(calibration['after']['unsafe_error_rate'])}. Plain timm (`hf-hub:`) gives the raw logits without it."
+        )
+    return text
+
+
 def render(metrics: dict[str, Any], confusion_png: str, slices_png: str) -> str:
     """The Markdown body of the card."""
     s, test, speed = metrics["summary"], metrics["test"], metrics["speed"]
@@ -175,6 +199,10 @@ near-duplicates (pHash distance <= {metrics['config']['phash_max_distance']}) ar
 splits. Split 70/15/15 (seed {metrics['config']['seed']}), stratified by source and class, andrewmvd by scene.
 
 {_data_table(metrics)}
+
+## Training
+
+{_training_text(metrics)}
 
 ## Evaluation
 

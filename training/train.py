@@ -18,6 +18,7 @@ from facemask.model import ONNX_NAME, read_config, save_pretrained
 from facemask.preprocess import Preprocess
 
 from .augment import Augmenter
+from .calibrate import calibrate
 from .config import TrainConfig
 from .metrics import classification_metrics
 
@@ -196,4 +197,6 @@ def train(dataset_dir: Path, out_dir: Path, config: TrainConfig, weights: Path |
     if saved != preprocess:
         raise RuntimeError(f"saved preprocessing {saved} differs from training's {preprocess}")
     export_onnx(out_dir)
-    return {"best_epoch": best["epoch"], "best_val_macro_f1": best["macro_f1"], "history": history}
+    calibration = calibrate(out_dir, val_set["crops"], val_set["labels"], config.calib_unsafe_weight)
+    log.info("calibrated decision rule: %s", calibration)
+    return {"best_epoch": best["epoch"], "best_val_macro_f1": best["macro_f1"], "history": history, "calibration": calibration}

@@ -216,3 +216,20 @@ def test_logit_bias_calibration_removes_unsafe_errors_a_small_offset_can_fix() -
     assert report["before"]["unsafe_error_rate"] == 0.25
     assert report["after"]["unsafe_error_rate"] == 0.0 and report["after"]["macro_f1"] == 1.0
     assert -3.0 < bias[0] <= -0.5 and bias[1] == 0.0
+
+
+def test_cli_refuses_to_train_without_a_prepared_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from training.cli import main
+
+    assert main(["train", "--dataset", str(tmp_path / "none")]) == 2
+    assert "python -m training prepare" in capsys.readouterr().err
+
+
+def test_reproduce_command_names_data_config_and_overrides() -> None:
+    from training.cli import build_parser, reproduce_command
+
+    args = build_parser().parse_args(["evaluate", "--set", "epochs=3"])
+    command = reproduce_command(args)
+    assert command.startswith("python -m training all --data-dir ")
+    assert "--config training/config.yaml" in command and "--out models/facemask-mobilenetv2" in command
+    assert command.endswith("--set epochs=3")

@@ -63,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in ("prepare", "all") and not args.data_dir.is_dir():
         print(f"error: data folder {args.data_dir} not found (pass --data-dir)", file=sys.stderr)
         return 2
+    if args.command in ("train", "evaluate") and not (args.dataset / "dataset_dict.json").is_file():
+        print(f"error: no prepared dataset at {args.dataset} (run `python -m training prepare` first)", file=sys.stderr)
+        return 2
     timings: dict[str, float] = {}
     if args.command in ("prepare", "all"):
         from .prepare import prepare

@@ -236,8 +236,9 @@ for choices; test rows are reported once.
 
 ### Bias report (test split, with counts and 95% Wilson intervals)
 
-Mask colour is estimated from the lower-face patch of the crop (dark / light / patterned); blur is the
-variance of the Laplacian of the crop at 96 px.
+Mask colour is a rough estimate from the lower-face patch of the crop (dark / light / patterned: strong texture or
+hue variation, which also catches some plain masks with folds or shadows); blur is the variance of the Laplacian of
+the crop at 96 px. No demographic attributes are labelled in any of the data sets, so none are sliced here.
 
 {_slices_table(metrics['slices_test'])}
 

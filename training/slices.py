@@ -14,6 +14,9 @@ from .metrics import unsafe_errors, wilson_interval
 SIZE_BINS = ((0, 16, "<16 px"), (16, 32, "16-31 px"), (32, 64, "32-63 px"), (64, 128, "64-127 px"), (128, 10**9, ">=128 px"))
 
 
+_ORDER = {name: i for i, (_, _, name) in enumerate(SIZE_BINS)}
+
+
 def brightness(crop: np.ndarray) -> float:
     """Mean luma (0-255) of a face crop."""
     return float(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).mean())
@@ -68,7 +71,7 @@ def slice_table(slices: Sequence[dict[str, str]], y_true: Sequence[int], y_pred:
     rows = []
     for name in slices[0] if slices else []:
         values = np.array([s[name] for s in slices])
-        for value in sorted(set(values)):
+        for value in sorted(set(values), key=_ORDER.get if name == "face size" else str):
             mask = values == value
             n, correct = int(mask.sum()), int(np.sum(true[mask] == pred[mask]))
             unsafe, bare = unsafe_errors(true[mask], pred[mask])

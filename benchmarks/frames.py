@@ -13,10 +13,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facemask.config import REPO_DIR, SHARED_DIR
+from facemask.config import REPO_DIR, SHARED_DIR, Settings
 from facemask.detect import FaceDetector
 from facemask.io import load_image
-from facemask.config import Settings
 
 SHARED_SCENES = SHARED_DIR / "data" / "dataroots_scenes" / "images"
 REPO_IMAGES = REPO_DIR / "tests" / "data"

@@ -103,7 +103,7 @@ def _training_text(metrics: dict[str, Any]) -> str:
     text = (
         f"Fine-tuned from ImageNet weights for up to {c['epochs']} epochs of {c['samples_per_epoch']} faces drawn with class-balancing "
         f"weights (real crowd faces x{c['real_weight']}), AdamW lr {c['lr']}, cosine schedule, label smoothing {c['label_smoothing']}, "
-        f"stem + first {c['frozen_blocks']} stages frozen, early stopping on validation macro-F1 (patience {c['patience']}). "
+        f"stem + first {c['frozen_blocks']} stages frozen, early stopping on validation macro-F1 (patience {c['patience']}; no new epoch once it would end past {c['train_budget_s']:.0f} s of training). "
         "Augmentation on the uint8 crop before the shared resize + normalise: crop-box scale/shift, small rotation, flip, "
         "downscale-then-upscale to tiny faces, Gaussian blur, colour jitter, JPEG re-compression."
     )

@@ -7,6 +7,7 @@ import json
 import logging
 import math
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -147,7 +148,12 @@ def train(dataset_dir: Path, out_dir: Path, config: TrainConfig, weights: Path |
     best: dict[str, Any] = {"macro_f1": -1.0}
     history = []
     stale = 0
+    started = time.monotonic()
     for epoch in range(config.epochs):
+        elapsed = time.monotonic() - started
+        if epoch and elapsed + elapsed / epoch > config.train_budget_s:
+            log.info("time budget: another epoch would pass %d s; stopping after %d epochs", config.train_budget_s, epoch)
+            break
         train_mode(model, frozen)
         order = rng.choice(len(probabilities), size=config.samples_per_epoch, p=probabilities)
         losses = []

@@ -33,7 +33,7 @@ class TrainConfig:
     label_smoothing: float = 0.05
     warmup_epochs: int = 1
     patience: int = 4
-    train_budget_s: float = 1320.0
+    train_budget_s: float = 1440.0
     class_weight_power: float = 0.5
     real_weight: float = 2.0
     num_threads: int = 2

@@ -22,6 +22,9 @@ def draw_faces(image: np.ndarray, faces: list["FaceResult"]) -> np.ndarray:
     """Draw each face's box and ``#n label confidence`` on a copy-free RGB ``image`` (in place)."""
     height, width = image.shape[:2]
     base = max(min(width, height) / 640.0, 0.4)
+    # labels stay readable when the app scales a large image down to fit its result pane
+    scale = max(max(width, height) / 1300.0, 0.4)
+    weight = 2 if scale >= 0.9 else 1
     for number, face in enumerate(faces, start=1):
         color = COLORS[face.label]
         x, y, w, h = (int(round(v)) for v in face.box)
@@ -29,10 +32,9 @@ def draw_faces(image: np.ndarray, faces: list["FaceResult"]) -> np.ndarray:
         cv2.rectangle(image, (x, y), (x + w, y + h), (0, 0, 0), thickness + 2, cv2.LINE_AA)
         cv2.rectangle(image, (x, y), (x + w, y + h), color, thickness, cv2.LINE_AA)
         text = f"#{number} {DISPLAY_NAMES[face.label]} {face.confidence:.0%}"
-        scale = 0.5 * base
-        (tw, th), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+        (tw, th), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, weight)
         ty = y - 4 if y - th - baseline - 4 >= 0 else min(y + h + th + 4, height - baseline)
         tx = min(max(x, 0), max(width - tw - 4, 0))
         cv2.rectangle(image, (tx, ty - th - 3), (tx + tw + 4, ty + baseline), color, cv2.FILLED)
-        cv2.putText(image, text, (tx + 2, ty), cv2.FONT_HERSHEY_SIMPLEX, scale, _text_color(color), 1, cv2.LINE_AA)
+        cv2.putText(image, text, (tx + 2, ty), cv2.FONT_HERSHEY_SIMPLEX, scale, _text_color(color), weight, cv2.LINE_AA)
     return image

@@ -19,6 +19,7 @@ class TrainConfig:
     seed: int = 42
     crop_store_px: int = 160
     det_match_iou: float = 0.3
+    single_face_score: float = 0.6
     min_face_px: int = 8
     phash_max_distance: int = 6
     split_fractions: tuple[float, float, float] = (0.70, 0.15, 0.15)

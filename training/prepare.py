@@ -98,7 +98,7 @@ class CropMaker:
     def single_faces(self, images: list[SourceImage]) -> list[FaceRecord]:
         """One face per labelled image; multi-face images are dropped, face-less ones kept only if tight crops."""
         records = []
-        confident = self.settings.detection_threshold
+        confident = self.config.single_face_score
         for src in tqdm(images, desc=f"detect {images[0].source if images else ''}", unit="img"):
             try:
                 image = load_image(src.path, self.settings)

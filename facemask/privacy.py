@@ -23,6 +23,7 @@ _ABOVE_BOX = 0.12  # forehead and hairline above the box top
 _BELOW_EYES = 0.20  # below the lower eye: lower lids and eye bags, still above the nose tip (~0.24 w)
 _SIDE = 0.06  # beyond each side of the box
 _FALLBACK_EYE_Y = 0.40  # eye line as a fraction of box height when landmarks are missing
+_PAD_PX = 2.0  # landmark noise on tiny faces is a pixel or two: every band grows by this much
 
 
 def blur_region(
@@ -50,6 +51,7 @@ def blur_region(
             eye_top = eye_bottom = y + _FALLBACK_EYE_Y * h
         y0 = min(y - _ABOVE_BOX * h, eye_top - 0.45 * w)
         y1 = eye_bottom + _BELOW_EYES * w
+    x0, y0, x1, y1 = x0 - _PAD_PX, y0 - _PAD_PX, x1 + _PAD_PX, y1 + _PAD_PX
     rx0, ry0 = max(int(np.floor(x0)), 0), max(int(np.floor(y0)), 0)
     rx1, ry1 = min(int(np.ceil(x1)), width), min(int(np.ceil(y1)), height)
     if rx1 <= rx0 or ry1 <= ry0:

@@ -95,6 +95,25 @@ _SUMMARY_WORDS = {
 assert set(_SUMMARY_WORDS) == set(DISPLAY_NAMES)
 
 
+def reading_order(faces: list[Face]) -> list[Face]:
+    """Faces sorted into rows (top to bottom), then left to right, so that #1, #2, ... read like text.
+
+    Two faces share a row when their centres are less than half a typical face height apart.
+    """
+    if len(faces) < 2:
+        return list(faces)
+    row_height = max(float(np.median([f.box[3] for f in faces])), 1.0)
+    by_top = sorted(faces, key=lambda f: f.box[1] + f.box[3] / 2)
+    rows: list[list[Face]] = []
+    for face in by_top:
+        centre = face.box[1] + face.box[3] / 2
+        if rows and centre - (rows[-1][0].box[1] + rows[-1][0].box[3] / 2) < row_height / 2:
+            rows[-1].append(face)
+        else:
+            rows.append([face])
+    return [face for row in rows for face in sorted(row, key=lambda f: f.box[0])]
+
+
 class Pipeline:
     """Detector + classifier + privacy blur, loaded once and shared across requests (thread-safe)."""
 
@@ -132,7 +151,7 @@ class Pipeline:
         blur_mode = blur_mode or self.settings.blur_mode
         height, width = image.shape[:2]
         found = self.detector.detect(image)
-        shown = [f for f in found if f.score >= threshold]
+        shown = reading_order([f for f in found if f.score >= threshold])
         probabilities = self.classify_crops([crop_face(image, f.box, self.settings.crop_margin) for f in shown])
         faces = [self._face_result(face, probs, blur, blur_mode, width, height) for face, probs in zip(shown, probabilities)]
         blurred: list[tuple[int, int, int, int]] = []

@@ -135,3 +135,12 @@ def test_blur_region_without_landmarks_falls_back_to_box_proportions():
 def test_blur_region_is_clipped_to_the_image():
     x, y, w, h = blur_region((0, 0, 50, 60), None, "face", 40, 40)
     assert x >= 0 and y >= 0 and x + w <= 40 and y + h <= 40
+
+
+def test_faces_are_numbered_in_reading_order(pipeline, test_data):
+    _, result = pipeline(test_data / "group.jpg")
+    top_row = [f for f in result.faces if f.box[1] < 200]
+    bottom_row = [f for f in result.faces if f.box[1] >= 200]
+    assert result.faces == top_row + bottom_row
+    for row in (top_row, bottom_row):
+        assert [f.box[0] for f in row] == sorted(f.box[0] for f in row)

@@ -19,7 +19,6 @@ from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
 DATA = REPO / "tests" / "data"
-MODEL_DIR = REPO / "models" / "facemask-mobilenetv2"
 PATCH = 4
 """Half-size of the square compared around a landmark."""
 
@@ -175,7 +174,6 @@ def test_api_lists_detect_with_its_options(client: Client) -> None:
     assert parameters == ["image", "threshold", "blur", "blur_mode"]
 
 
-@pytest.mark.skipif(not (MODEL_DIR / "metrics.json").is_file(), reason="the bundled model is the untrained placeholder")
 def test_masked_face_is_called_with_mask_and_bare_face_is_not(client: Client) -> None:
     _, masked = detect(client, DATA / "astronaut_masked.jpg")
     _, bare = detect(client, DATA / "astronaut.jpg")

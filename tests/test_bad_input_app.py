@@ -6,7 +6,6 @@ server still answers a good request correctly.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Iterator
 
 import numpy as np

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from facemask import LABELS, Pipeline, Settings
+from facemask import LABELS
 from facemask.privacy import blur_region, pixelate
 
 

@@ -11,7 +11,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Iterator
 
-import numpy as np
 import pytest
 import yaml
 

@@ -3,7 +3,6 @@ real clients (datasets, timm, the core, the Space's own app through gradio_clien
 
 from __future__ import annotations
 
-import io
 import shutil
 import subprocess
 import sys
@@ -54,36 +53,22 @@ def assert_clean_failure(proc: subprocess.CompletedProcess[str], *needles: str) 
 
 
 def build_small_dataset(path: Path) -> None:
-    """A few crops of the repo's test images with the prepare step's core features, saved like it saves them."""
-    import datasets
-    from PIL import Image
+    """A few crops of the repo's test images, made into a ``DatasetDict`` by the prepare step's own code."""
+    import cv2
 
-    features = datasets.Features(
-        {
-            "image": datasets.Image(),
-            "label": datasets.ClassLabel(names=list(LABELS)),
-            "source": datasets.Value("string"),
-            "license": datasets.Value("string"),
-            "synthetic": datasets.Value("bool"),
-        }
-    )
-    sources = [("andrewmvd_dev", "CC0-1.0", False), ("maskedfacenet", "CC-BY-NC-SA-4.0", True)]
+    from facemask.io import load_image
+    from training.prepare import FaceRecord, to_dataset_dict
+    from training.sources import SourceImage
+
     images = sorted(DATA.glob("*.jpg"))
-
-    def split(n: int, offset: int) -> datasets.Dataset:
-        rows: dict[str, list[Any]] = {name: [] for name in features}
-        for i in range(offset, offset + n):
-            buffer = io.BytesIO()
-            Image.open(images[i % len(images)]).convert("RGB").resize((48, 48)).save(buffer, "JPEG")
-            source, license_, synthetic = sources[i % len(sources)]
-            rows["image"].append({"bytes": buffer.getvalue(), "path": None})
-            rows["label"].append(i % len(LABELS))
-            rows["source"].append(source)
-            rows["license"].append(license_)
-            rows["synthetic"].append(synthetic)
-        return datasets.Dataset.from_dict(rows, features=features)
-
-    datasets.DatasetDict(train=split(12, 0), validation=split(4, 12), test=split(5, 16)).save_to_disk(str(path))
+    splits = ["train"] * 12 + ["validation"] * 4 + ["test"] * 5
+    records = []
+    for i, split in enumerate(splits):
+        path_i = images[i % len(images)]
+        source = SourceImage(path_i, ("andrewmvd_dev", "maskedfacenet")[i % 2], label=LABELS[i % len(LABELS)])
+        crop = cv2.resize(load_image(path_i), (48, 48), interpolation=cv2.INTER_AREA)
+        records.append(FaceRecord(crop, LABELS[i % len(LABELS)], source, 48.0, "detector", 0.9, f"g{i}", split))
+    to_dataset_dict(records).save_to_disk(str(path))
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ SPLITS = ("train", "validation", "test")
 
 SOURCES: dict[str, tuple[str, str]] = {
     "andrewmvd_dev": (
-        "Real crowd scenes with face boxes (Kaggle *face-mask-detection* by andrewmvd, half of it); the only real "
+        "Real crowd scenes with face boxes (Kaggle *face-mask-detection* by andrewmvd, half of it); the main real "
         "source of incorrectly worn masks. Split by scene.",
         "https://www.kaggle.com/datasets/andrewmvd/face-mask-detection",
     ),
@@ -26,6 +26,12 @@ SOURCES: dict[str, tuple[str, str]] = {
     "chandrikadeb7": (
         "Real photos, mask / no mask, gathered from web search, Kaggle and RMFD; no per-image license.",
         "https://github.com/chandrikadeb7/Face-Mask-Detection",
+    ),
+    "rwmfd": (
+        "Real web photos of masked people (Real-World Masked Face Dataset, part 1), unlabelled at the source: faces "
+        "found by our detector, labelled by review where the classifier disagreed with 'masked' and as `with_mask` "
+        "where it agreed (`training/reviews/` in the code repository). Split by photo.",
+        "https://github.com/X-zhangyang/Real-World-Masked-Face-Dataset",
     ),
 }
 """What each source is and where it comes from; its license is read from the data's ``license`` column."""

@@ -233,3 +233,76 @@ def test_reproduce_command_names_data_config_and_overrides() -> None:
     assert command.startswith("python -m training all --data-dir ")
     assert "--config training/config.yaml" in command and "--out models/facemask-mobilenetv2" in command
     assert command.endswith("--set epochs=3")
+
+
+def test_rwmfd_reader_groups_the_reviewed_faces_by_photo(tmp_path: Path) -> None:
+    from training.sources import rwmfd
+
+    root = tmp_path / "rwmfd_masked_unlabelled" / "RWMFD_part_1"
+    _touch_jpg(root / "0000" / "0001.jpg")
+    labels = tmp_path / "labels.csv"
+    labels.write_text(
+        "file,x,y,w,h,label,origin\n"
+        "0000/0001.jpg,1,2,30,40,with_mask,review\n"
+        "0000/0001.jpg,50,2,30,40,incorrect_mask,review\n"
+        "0000/0404.jpg,1,2,30,40,with_mask,model_agreed\n"  # a photo that is not on disk is skipped
+    )
+    (photo,) = rwmfd(tmp_path, labels)
+    assert photo.source == "rwmfd" and photo.label is None and not photo.synthetic
+    assert [(f.label, f.box) for f in photo.faces] == [("with_mask", (1.0, 2.0, 30.0, 40.0)), ("incorrect_mask", (50.0, 2.0, 30.0, 40.0))]
+
+
+def test_the_shipped_review_file_holds_only_known_labels_and_origins() -> None:
+    import csv
+
+    from training.sources import REVIEWS_DIR
+
+    with open(REVIEWS_DIR / "rwmfd_part1.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) > 1000
+    assert {r["label"] for r in rows} == set(LABELS)
+    assert {r["origin"] for r in rows} == {"review", "model_agreed"}
+    assert all(r["label"] == "with_mask" for r in rows if r["origin"] == "model_agreed")
+    assert all(float(r["w"]) >= 24 or float(r["h"]) >= 24 for r in rows)
+
+
+def test_sampling_weights_apply_source_and_real_incorrect_weights() -> None:
+    from training.train import sampling_probabilities
+
+    labels = np.array([0, 0, 2, 2])
+    sources = ["chandrikadeb7", "andrewmvd_dev", "maskedfacenet", "andrewmvd_dev"]
+    config = TrainConfig(class_weight_power=0.0, source_weight={"andrewmvd_dev": 2.0}, real_incorrect_weight=3.0)
+    p = sampling_probabilities(labels, sources, config)
+    np.testing.assert_allclose(p, np.array([1, 2, 1, 6]) / 10)
+
+
+def test_selection_score_blends_in_the_real_photo_macro_f1() -> None:
+    from training.train import selection_score
+
+    assert selection_score(0.9, 0.5, 0.0) == pytest.approx(0.9)
+    assert selection_score(0.9, 0.5, 0.5) == pytest.approx(0.7)
+
+
+def test_calibration_with_a_real_share_favours_the_real_faces() -> None:
+    from training.calibrate import choose_logit_bias
+
+    # many synthetic with_mask faces sit close to incorrect_mask; four real incorrect faces lean to with_mask:
+    # the push that fixes the real ones breaks the synthetic ones, so only the blended rule makes it
+    logits = np.array(
+        [[3.0, 0, 0]] * 8 + [[1.0, 0, 0.3]] * 12 + [[0, 3.0, 0]] * 8 + [[0, 0, 3.0]] * 8 + [[1.0, 0, 0.2]] * 4,
+        dtype=np.float32,
+    )
+    labels = np.array([0] * 20 + [1] * 8 + [2] * 12)
+    real = np.array([False] * 36 + [True] * 4)
+    real[:2] = True  # two clear real with_mask faces
+    plain, _ = choose_logit_bias(logits, labels, unsafe_weight=1.0)
+    blended, _ = choose_logit_bias(logits, labels, unsafe_weight=1.0, real=real, real_share=0.5)
+    assert plain[2] - plain[0] < 0.8  # the plain rule leaves the real ones as with_mask...
+    assert blended[2] - blended[0] > 0.8  # ...the blended rule moves them to incorrect_mask
+
+
+def test_prepare_refuses_an_unknown_source(tmp_path: Path) -> None:
+    from training.prepare import prepare
+
+    with pytest.raises(ValueError, match="unknown sources"):
+        prepare(tmp_path, tmp_path / "out", TrainConfig(sources=("andrewmvd_dev", "nope")))

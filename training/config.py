@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ class TrainConfig:
     """Hyper-parameters of prepare, train and evaluate (see ``config.yaml`` for what each means)."""
 
     seed: int = 42
+    sources: tuple[str, ...] = ("andrewmvd_dev", "maskedfacenet", "chandrikadeb7")
     crop_store_px: int = 160
     det_match_iou: float = 0.3
     single_face_score: float = 0.6
@@ -36,7 +37,10 @@ class TrainConfig:
     patience: int = 4
     train_budget_s: float = 1440.0
     class_weight_power: float = 0.5
-    real_weight: float = 2.0
+    source_weight: dict[str, float] = field(default_factory=lambda: {"andrewmvd_dev": 2.0})
+    real_incorrect_weight: float = 1.0
+    select_real_share: float = 0.0
+    ema_decay: float = 0.0
     num_threads: int = 2
     calib_unsafe_weight: float = 1.0
     aug_scale: tuple[float, float] = (0.85, 1.15)

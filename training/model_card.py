@@ -98,13 +98,26 @@ def _data_table(metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _weights_text(weights: dict[str, float]) -> str:
+    return ", ".join(f"{k} x{v}" for k, v in sorted(weights.items())) or "none"
+
+
+def _selection_text(real_share: float) -> str:
+    if not real_share:
+        return "validation macro-F1"
+    return f"a blend of validation macro-F1 ({1 - real_share:.0%}) and its real-photo part ({real_share:.0%})"
+
+
 def _training_text(metrics: dict[str, Any]) -> str:
     c = metrics["config"]
     text = (
         f"Fine-tuned from ImageNet weights for up to {c['epochs']} epochs of {c['samples_per_epoch']} faces drawn with class-balancing "
-        f"weights (real crowd faces x{c['real_weight']}), AdamW lr {c['lr']}, cosine schedule, label smoothing {c['label_smoothing']}, "
-        f"stem + first {c['frozen_blocks']} stages frozen, early stopping on validation macro-F1 (patience {c['patience']}; no new epoch once it would end past {c['train_budget_s']:.0f} s of training). "
-        "Augmentation on the uint8 crop before the shared resize + normalise: crop-box scale/shift, small rotation, flip, "
+        f"weights (source weights {_weights_text(c.get('source_weight', {}))}, real incorrect_mask faces x{c.get('real_incorrect_weight', 1.0)}), "
+        f"AdamW lr {c['lr']}, cosine schedule, label smoothing {c['label_smoothing']}, "
+        f"stem + first {c['frozen_blocks']} stages frozen, early stopping on {_selection_text(c.get('select_real_share', 0.0))} "
+        f"(patience {c['patience']}; no new epoch once it would end past {c['train_budget_s']:.0f} s of training)"
+        + (f", validating and keeping an exponential moving average of the weights (decay {c['ema_decay']}). " if c.get("ema_decay") else ". ")
+        + "Augmentation on the uint8 crop before the shared resize + normalise: crop-box scale/shift, small rotation, flip, "
         "downscale-then-upscale to tiny faces, Gaussian blur, colour jitter, JPEG re-compression."
     )
     training = metrics.get("training", {})
@@ -114,12 +127,37 @@ def _training_text(metrics: dict[str, Any]) -> str:
     if calibration:
         text += (
             f"\n\nDecision rule: `config.json` → `logit_bias` = {calibration['logit_bias']} (added to the logits of "
-            f"{list(LABELS)} by `MaskClassifier` in both runtimes), chosen on the validation split to maximise macro-F1 minus "
-            f"{calibration['unsafe_weight']} x the unsafe-error rate: validation macro-F1 {calibration['before']['macro_f1']:.4f} → "
+            f"{list(LABELS)} by `MaskClassifier` in every runtime), chosen on the validation split to maximise macro-F1 minus "
+            f"{calibration['unsafe_weight']} x the unsafe-error rate"
+            + (f" (blended {calibration['real_share']:.0%} with the same score on its real-photo faces)" if calibration.get("real_share") else "")
+            + f": validation macro-F1 {calibration['before']['macro_f1']:.4f} → "
             f"{calibration['after']['macro_f1']:.4f}, unsafe error {_pct(calibration['before']['unsafe_error_rate'])} → "
             f"{_pct(calibration['after']['unsafe_error_rate'])}. Plain timm (`hf-hub:`) gives the raw logits without it."
         )
     return text
+
+
+def _uses_rwmfd(metrics: dict[str, Any]) -> bool:
+    return "rwmfd" in metrics.get("config", {}).get("sources", ())
+
+
+def _rwmfd_row(metrics: dict[str, Any]) -> str:
+    if not _uses_rwmfd(metrics):
+        return ""
+    return (
+        "| Real-World Masked Face Dataset part 1 (`rwmfd`) | real web photos of masked people, faces labelled here "
+        "(`training/reviews/`) | all three | free for research |\n"
+    )
+
+
+def _rwmfd_text(metrics: dict[str, Any]) -> str:
+    if not _uses_rwmfd(metrics):
+        return ""
+    return (
+        " and the 14 found by reviewing RWMFD photos (RWMFD has no labels: the faces our detector finds were "
+        "labelled by a person where the classifier disagreed with \"masked\", 237 reviewed and 140 kept, and taken "
+        "as `with_mask` where it agreed, a 48-face sample being all correct; see `training/reviews/README.md`)"
+    )
 
 
 def render(metrics: dict[str, Any], confusion_png: str, slices_png: str) -> str:
@@ -182,11 +220,11 @@ Face crops cut with the app's own detector and cropper (so training sees what in
 | andrewmvd face-mask-detection (half of it, `andrewmvd_dev`) | real crowd scenes, annotated face boxes | all three | CC0 1.0 |
 | chandrikadeb7/Face-Mask-Detection | real web photos, one folder per class | with / without | repository MIT; images from web search without per-image license |
 | MaskedFace-Net (subset) | **synthetic** masks pasted onto FFHQ faces | all three | **CC BY-NC-SA 4.0 (non-commercial)** |
-
+{_rwmfd_row(metrics)}
 Because MaskedFace-Net is CC BY-NC-SA 4.0 and the model was trained on it, the weights are released
 under **CC BY-NC-SA 4.0**: non-commercial use only, share alike. Most `incorrect_mask` training faces are
-synthetic; the only real ones are the few dozen from andrewmvd scenes, so real incorrectly worn masks are
-the model's weakest class.
+synthetic; the only real ones are the few dozen from andrewmvd scenes{_rwmfd_text(metrics)}, so real
+incorrectly worn masks are the model's weakest class.
 
 Preparation: annotated andrewmvd faces are matched to detector boxes (IoU >= {metrics['config']['det_match_iou']}); faces the
 detector misses use the annotation box moved to detector geometry. chandrikadeb7 images keep their one
@@ -196,7 +234,7 @@ without a detection are kept only if they are already a tight face crop. Exact d
 near-duplicates (pHash distance <= {metrics['config']['phash_max_distance']}) are grouped
 ({dedupe.get('near_duplicate_faces_merged', 0)} faces in {dedupe.get('near_duplicate_groups', 0)} groups,
 {dedupe.get('near_duplicate_scenes_merged', 0)} andrewmvd scenes in {dedupe.get('near_duplicate_scene_groups', 0)} groups) and a group never spans two
-splits. Split 70/15/15 (seed {metrics['config']['seed']}), stratified by source and class, andrewmvd by scene.
+splits. Split 70/15/15 (seed {metrics['config']['seed']}), stratified by source and class, scenes by photo.
 
 {_data_table(metrics)}
 

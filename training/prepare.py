@@ -37,7 +37,7 @@ class FaceRecord:
     image: SourceImage
     face_px: float
     box_origin: str
-    """``detector``, ``annotation`` (adjusted annotation box) or ``tight_crop`` (whole image)."""
+    """``detector``, ``annotation`` (adjusted annotation box), ``review`` (reviewed detector box) or ``tight_crop``."""
     det_score: float
     group: str = ""
     split: str = ""
@@ -93,6 +93,18 @@ class CropMaker:
                 else:
                     records.append(self._record(image, src, ann.label, adjustment.apply(ann.box), "annotation", 0.0))
         self.adjustment = adjustment
+        return records
+
+    def reviewed_faces(self, images: list[SourceImage]) -> list[FaceRecord]:
+        """Faces whose boxes (the app's detector's) and labels were reviewed by hand: cropped as they are."""
+        records = []
+        for src in tqdm(images, desc=f"crop {images[0].source if images else ''}", unit="img"):
+            try:
+                image = load_image(src.path, self.settings)
+            except ValueError:
+                self.counts[f"{src.source}:unreadable"] += 1
+                continue
+            records += [self._record(image, src, face.label, face.box, "review", 1.0) for face in src.faces]
         return records
 
     def single_faces(self, images: list[SourceImage]) -> list[FaceRecord]:
@@ -225,11 +237,19 @@ def prepare(data_dir: Path, out_dir: Path, config: TrainConfig, limit: int | Non
     """Build ``out_dir`` (a saved ``DatasetDict``) and ``out_dir/prepare_report.json``; returns the report."""
     maker = CropMaker(config)
     records: list[FaceRecord] = []
-    for name, reader in TRAINING_SOURCES.items():
-        images = reader(data_dir)
+    unknown = sorted(set(config.sources) - set(TRAINING_SOURCES))
+    if unknown:
+        raise ValueError(f"unknown sources {unknown}; known: {sorted(TRAINING_SOURCES)}")
+    for name in config.sources:
+        images = TRAINING_SOURCES[name](data_dir)
         if limit:
             images = images[:: max(len(images) // limit, 1)][:limit]
-        records += maker.annotated_scenes(images) if name == "andrewmvd_dev" else maker.single_faces(images)
+        if name == "andrewmvd_dev":
+            records += maker.annotated_scenes(images)
+        elif name == "rwmfd":
+            records += maker.reviewed_faces(images)
+        else:
+            records += maker.single_faces(images)
     records, dedupe_report = deduplicate(records, config)
     assign_splits(records, config)
     dataset = to_dataset_dict(records)

@@ -21,8 +21,12 @@ LICENSES = {
     "maskedfacenet": "CC-BY-NC-SA-4.0",
     "chandrikadeb7": "MIT (repository; web images without per-image license)",
     "dataroots_scenes": "MIT (repository; pexels/unsplash/pixabay photos)",
+    "rwmfd": "free for research (RWMFD); labels reviewed here",
 }
 SYNTHETIC = frozenset({"maskedfacenet"})
+REAL_PHOTO_SOURCES = frozenset({"andrewmvd_dev", "rwmfd"})
+"""Real photos of people in the wild (not web portraits, not synthetic): weighted up and tracked in training."""
+REVIEWS_DIR = Path(__file__).with_name("reviews")
 
 
 @dataclass(frozen=True)
@@ -135,4 +139,20 @@ def dataroots(data_dir: Path) -> list[SourceImage]:
     return images
 
 
-TRAINING_SOURCES = {"andrewmvd_dev": andrewmvd, "maskedfacenet": maskedfacenet, "chandrikadeb7": chandrikadeb7}
+def rwmfd(data_dir: Path, labels_csv: Path = REVIEWS_DIR / "rwmfd_part1.csv") -> list[SourceImage]:
+    """Real masked-people photos with the reviewed face labels of ``training/reviews`` (boxes from our detector)."""
+    root = data_dir / "rwmfd_masked_unlabelled" / "RWMFD_part_1"
+    by_image: dict[str, list[AnnotatedFace]] = defaultdict(list)
+    with open(labels_csv, newline="") as handle:
+        for row in csv.DictReader(handle):
+            box = (float(row["x"]), float(row["y"]), float(row["w"]), float(row["h"]))
+            by_image[row["file"]].append(AnnotatedFace(row["label"], box))
+    return [SourceImage(root / name, "rwmfd", faces=faces) for name, faces in sorted(by_image.items()) if (root / name).is_file()]
+
+
+TRAINING_SOURCES = {
+    "andrewmvd_dev": andrewmvd,
+    "maskedfacenet": maskedfacenet,
+    "chandrikadeb7": chandrikadeb7,
+    "rwmfd": rwmfd,
+}

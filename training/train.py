@@ -22,12 +22,12 @@ from .augment import Augmenter
 from .calibrate import calibrate
 from .config import TrainConfig
 from .metrics import classification_metrics
+from .sources import REAL_PHOTO_SOURCES
 
 log = logging.getLogger(__name__)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-REAL_SOURCES = frozenset({"andrewmvd_dev"})
 
 
 def pretrained_cfg(input_size: int) -> dict[str, Any]:
@@ -92,11 +92,22 @@ def predict_logits(model: Any, preprocess: Preprocess, crops: list[np.ndarray], 
 
 
 def sampling_probabilities(labels: np.ndarray, sources: list[str], config: TrainConfig) -> np.ndarray:
-    """Probability of drawing each face: class weight (inverse frequency ** power) x real-photo weight."""
+    """Probability of drawing each face: class weight (inverse frequency ** power) x source weight.
+
+    Real ``incorrect_mask`` faces (the rarest and most valuable) get ``real_incorrect_weight`` on top.
+    """
     counts = np.bincount(labels, minlength=len(LABELS)).astype(np.float64)
     class_w = (counts.max() / np.maximum(counts, 1)) ** config.class_weight_power
-    weights = class_w[labels] * np.array([config.real_weight if s in REAL_SOURCES else 1.0 for s in sources])
+    source_w = np.array([config.source_weight.get(s, 1.0) for s in sources])
+    incorrect = labels == LABELS.index("incorrect_mask")
+    real = np.array([s in REAL_PHOTO_SOURCES for s in sources], dtype=bool)
+    weights = class_w[labels] * source_w * np.where(incorrect & real, config.real_incorrect_weight, 1.0)
     return weights / weights.sum()
+
+
+def selection_score(val_macro_f1: float, real_macro_f1: float, real_share: float) -> float:
+    """Early-stopping score: validation macro-F1 blended with its real-photo part (``real_share`` of it)."""
+    return (1.0 - real_share) * val_macro_f1 + real_share * real_macro_f1
 
 
 def freeze_early_layers(model: Any, blocks: int) -> list[Any]:
@@ -144,8 +155,14 @@ def train(dataset_dir: Path, out_dir: Path, config: TrainConfig, weights: Path |
         return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(total - warmup, 1)))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
+    ema = None
+    if config.ema_decay:
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
+    evaluated = model if ema is None else ema.module  # the weights validated, kept and saved
     rng = np.random.default_rng(config.seed)
-    best: dict[str, Any] = {"macro_f1": -1.0}
+    best: dict[str, Any] = {"score": -1.0}
     history = []
     stale = 0
     started = time.monotonic()
@@ -169,11 +186,13 @@ def train(dataset_dir: Path, out_dir: Path, config: TrainConfig, weights: Path |
             loss.backward()
             optimizer.step()
             scheduler.step()
+            if ema is not None:
+                ema.update_parameters(model)
             losses.append(float(loss))
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
-        val_pred = predict_logits(model, preprocess, val_set["crops"]).argmax(axis=1)
+        val_pred = predict_logits(evaluated, preprocess, val_set["crops"]).argmax(axis=1)
         val = classification_metrics(val_set["labels"], val_pred)
-        real = np.array([s in REAL_SOURCES for s in val_set["sources"]])
+        real = np.array([s in REAL_PHOTO_SOURCES for s in val_set["sources"]])
         real_val = classification_metrics(val_set["labels"][real], val_pred[real])
         row = {
             "epoch": epoch + 1,
@@ -182,17 +201,19 @@ def train(dataset_dir: Path, out_dir: Path, config: TrainConfig, weights: Path |
             "val_accuracy": val["accuracy"],
             "val_unsafe": val["unsafe_error_rate"],
             "val_real_macro_f1": real_val["macro_f1"],
+            "selection_score": selection_score(val["macro_f1"], real_val["macro_f1"], config.select_real_share),
         }
         history.append(row)
         log.info("epoch %d: %s", epoch + 1, json.dumps({k: round(v, 4) for k, v in row.items()}))
-        if val["macro_f1"] > best["macro_f1"]:
-            best = {"macro_f1": val["macro_f1"], "epoch": epoch + 1, "state": copy.deepcopy(model.state_dict())}
+        if row["selection_score"] > best["score"]:
+            best = {"score": row["selection_score"], "macro_f1": val["macro_f1"], "epoch": epoch + 1, "state": copy.deepcopy(evaluated.state_dict())}
             stale = 0
         else:
             stale += 1
             if stale >= config.patience:
-                log.info("early stop: no validation macro-F1 gain for %d epochs", stale)
+                log.info("early stop: no validation selection-score gain for %d epochs", stale)
                 break
+    model = evaluated
     model.load_state_dict(best["state"])
     model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -203,6 +224,7 @@ def train(dataset_dir: Path, out_dir: Path, config: TrainConfig, weights: Path |
     if saved != preprocess:
         raise RuntimeError(f"saved preprocessing {saved} differs from training's {preprocess}")
     export_onnx(out_dir)
-    calibration = calibrate(out_dir, val_set["crops"], val_set["labels"], config.calib_unsafe_weight)
+    real = np.array([s in REAL_PHOTO_SOURCES for s in val_set["sources"]])
+    calibration = calibrate(out_dir, val_set["crops"], val_set["labels"], config.calib_unsafe_weight, real, config.select_real_share)
     log.info("calibrated decision rule: %s", calibration)
-    return {"best_epoch": best["epoch"], "best_val_macro_f1": best["macro_f1"], "history": history, "calibration": calibration}
+    return {"best_epoch": best["epoch"], "best_val_macro_f1": best["macro_f1"], "best_selection_score": best["score"], "history": history, "calibration": calibration}

@@ -28,8 +28,8 @@ import numpy as np
 
 from facemask import MaskClassifier, Pipeline, Settings
 from facemask.config import REPO_DIR
-from facemask.cpu import usable_cores
 from facemask.detect import YufaceDetector, YuNetDetector
+from facemask.model import onnx_threads
 from facemask.preprocess import crop_face
 
 from .frames import FaceSource, compose, encode_jpeg, find_faces, source_images
@@ -62,12 +62,6 @@ def machine_info() -> dict[str, Any]:
     """Cores, CPU model, load and library versions."""
     import onnxruntime
 
-    try:
-        import openvino
-
-        openvino_version = openvino.__version__
-    except ImportError:
-        openvino_version = None
     cpu_model = platform.processor()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -85,7 +79,6 @@ def machine_info() -> dict[str, Any]:
         "numpy": np.__version__,
         "opencv": cv2.__version__,
         "onnxruntime": onnxruntime.__version__,
-        "openvino": openvino_version,
         "load_average_start": [round(v, 2) for v in os.getloadavg()],
     }
 
@@ -112,7 +105,7 @@ def classification(classifier: MaskClassifier, crops: list[np.ndarray], plan: Pl
 
 
 def classification_by_size(crops: list[np.ndarray], plan: Plan) -> dict[str, Any]:
-    """Latency at each candidate input size on the app's runtime (a MobileNetV2 with a random head: speed only)."""
+    """ONNX latency at each candidate input size (a MobileNetV2 with a random head: speed only)."""
     import timm
 
     from facemask.export import export_onnx
@@ -124,7 +117,7 @@ def classification_by_size(crops: list[np.ndarray], plan: Plan) -> dict[str, Any
             folder = Path(tmp) / str(size)
             save_pretrained(timm.create_model("mobilenetv2_100", pretrained=False, num_classes=3), folder, size)
             export_onnx(folder)
-            classifier = MaskClassifier(folder, read_config(folder), runtime="auto")
+            classifier = MaskClassifier(folder, read_config(folder), runtime="onnx")
             figures = classification(classifier, crops, plan)
             results[str(size)] = {k: figures[k] for k in ("batch1_per_crop", "batch8_per_crop")}
     return results
@@ -144,24 +137,6 @@ def end_to_end(pipeline: Pipeline, jpegs: dict[str, bytes], plan: Plan) -> dict[
         return encode_jpeg(rendered)
 
     return {name: measure(lambda i: run(data), plan.runs, plan.warmup) for name, data in jpegs.items()}
-
-
-def precision_auto(
-    settings: Settings, crops: list[np.ndarray], frames: dict[str, np.ndarray], jpegs: dict[str, bytes], plan: Plan
-) -> dict[str, Any]:
-    """The opt-in ``FACEMASK_PRECISION=auto`` (bf16 where the CPU has it): speed, and how far its outputs move."""
-    exact, fast = Pipeline(settings), Pipeline(settings.replace(precision="auto"))
-    figures = classification(fast.classifier, crops, plan)
-    shift = np.abs(exact.classifier.predict_proba(crops) - fast.classifier.predict_proba(crops))
-    flips = exact.classifier.predict_proba(crops).argmax(1) != fast.classifier.predict_proba(crops).argmax(1)
-    return {
-        "classification": {k: figures[k] for k in ("batch1_per_crop", "batch8_per_crop")},
-        "detection_640x480": measure(lambda i: fast.detector.detect(frames["1_face"]), plan.runs, plan.warmup),
-        "in_memory": in_memory(fast, frames, plan),
-        "end_to_end": end_to_end(fast, jpegs, plan),
-        "max_probability_shift": round(float(shift.max()), 4),
-        "label_changes": f"{int(flips.sum())} of {len(crops)} faces",
-    }
 
 
 def in_memory(pipeline: Pipeline, frames: dict[str, np.ndarray], plan: Plan) -> dict[str, Any]:
@@ -275,27 +250,11 @@ def _line(name: str, stats: dict[str, Any]) -> str:
     return f"  {name:<34} median {stats['median_ms']:8.2f} ms   p95 {stats['p95_ms']:8.2f} ms   (n={stats['runs']})"
 
 
-def _precision_auto_lines(r: dict[str, Any]) -> list[str]:
-    auto = r.get("precision_auto")
-    if not auto:
-        return []
-    base = r["baseline"]["classification_224"]["median_ms"]
-    return [
-        f"opt-in FACEMASK_PRECISION=auto (bf16 where the CPU has it): max probability shift {auto['max_probability_shift']}, "
-        f"label changes {auto['label_changes']}",
-        _line("classification batch 1", auto["classification"]["batch1_per_crop"]),
-        _line("detection 640x480", auto["detection_640x480"]),
-        *[_line(f"in memory {name}", s) for name, s in auto["in_memory"].items()],
-        *[_line(f"end to end {name}", s) for name, s in auto["end_to_end"].items()],
-        f"  pipeline 1 face / baseline classification: {auto['in_memory']['1_face']['median_ms'] / base:.3f}",
-    ]
-
-
 def report(r: dict[str, Any]) -> str:
     """The human-readable table."""
     m = r["machine"]
     lines = [
-        f"machine: {m['cores']} cores, {m['cpu_model']}; python {m['python']}, openvino {m.get('openvino')}, onnxruntime {m['onnxruntime']}, "
+        f"machine: {m['cores']} cores, {m['cpu_model']}; python {m['python']}, onnxruntime {m['onnxruntime']}, "
         f"opencv {m['opencv']}, torch {m.get('torch', '-')}, timm {m.get('timm', '-')}",
         f"threads: {json.dumps(r['threads'])}",
         f"load average: start {m['load_average_start']}, end {m['load_average_end']}",
@@ -304,12 +263,7 @@ def report(r: dict[str, Any]) -> str:
         f"classification ({r['classification']['runtime']}, {r['classification']['input_px']} px), per crop:",
         _line("batch 1", r["classification"]["batch1_per_crop"]),
         _line("batch 8", r["classification"]["batch8_per_crop"]),
-        *[
-            line
-            for engine, fig in r.get("classification_other_runtimes", {}).items()
-            for line in (_line(f"{engine} batch 1", fig["batch1_per_crop"]), _line(f"{engine} batch 8", fig["batch8_per_crop"]))
-        ],
-        "classification by input size (the same runtime), per crop:",
+        "classification by input size (ONNX), per crop:",
         *[
             line
             for size, fig in r["classification_by_input_size"].items()
@@ -332,7 +286,6 @@ def report(r: dict[str, Any]) -> str:
         *[_line(f"end to end {name}", s) for name, s in r["baseline"]["end_to_end"].items()],
         f"  {'webcam':<34} {r['baseline']['webcam']['fps']:8.1f} frames/s",
         "ours / baseline: " + ", ".join(f"{k} {v}" for k, v in r["ratios"].items()),
-        *_precision_auto_lines(r),
         "targets:",
         *[f"  [{'x' if t['met'] else ' '}] {t['name']:<58} {t['value']:9.3f}  (target <= {t['target']})" for t in r["targets"]],
     ]
@@ -357,26 +310,18 @@ def run(plan: Plan, model: str | None) -> dict[str, Any]:
     }
     results["detector"] = pipeline.detector.name
     results["threads"] = {
-        "inference_engines": usable_cores(),
+        "onnxruntime_intra_op": onnx_threads() if pipeline.classifier.runtime == "onnx" else None,
         "opencv": cv2.getNumThreads(),
     }
     detect_frames = {"640x480": frames["1_face"], "1280x720": compose(faces[:4], 1280, 720)}
     results["detection"] = {pipeline.detector.name: detection(pipeline.detector, detect_frames, plan.runs, plan.warmup)}
     if isinstance(pipeline.detector, YuNetDetector):
         results["detector_engine"] = pipeline.detector.engine
-        for engine in ("onnxruntime", "opencv"):
-            if engine != pipeline.detector.engine:
-                other = YuNetDetector(pipeline.detector.model_path, pipeline.detector.settings, engine=engine)
-                results["detection"][f"yunet_{engine}_engine"] = detection(other, detect_frames, plan.runs, plan.warmup)
+        opencv = YuNetDetector(pipeline.detector.model_path, pipeline.detector.settings, engine="opencv")
+        results["detection"]["yunet_opencv_engine"] = detection(opencv, detect_frames, plan.runs, plan.warmup)
     results["classification"] = classification(pipeline.classifier, crops, plan)
-    if pipeline.classifier.runtime == "openvino":
-        onnx = MaskClassifier.from_pretrained(settings.model, runtime="onnx")
-        figures = classification(onnx, crops, plan)
-        results["classification_other_runtimes"] = {"onnx": {k: figures[k] for k in ("batch1_per_crop", "batch8_per_crop")}}
     results["end_to_end"] = end_to_end(pipeline, jpegs, plan)
     results["in_memory"] = in_memory(pipeline, frames, plan)
-    if pipeline.classifier.runtime == "openvino" and settings.precision == "f32":
-        results["precision_auto"] = precision_auto(settings, crops, frames, jpegs, plan)
     results["webcam"] = webcam(pipeline, jpegs, plan)
     results["memory"] = {"app": memory("app", plan), "baseline": memory("baseline", plan)}
     _versions_with_torch(results["machine"])

@@ -44,7 +44,7 @@ def _run_each(paths: list[Path], handle: Callable[[Path], dict[str, Any]]) -> in
 def _classify(args: argparse.Namespace, settings: Settings) -> int:
     from .model import MaskClassifier
 
-    classifier = MaskClassifier.from_pretrained(settings.model, settings.runtime, settings.precision)
+    classifier = MaskClassifier.from_pretrained(settings.model, settings.runtime)
 
     def handle(path: Path) -> dict[str, Any]:
         probs = classifier.predict_proba([load_image(path, settings)])[0]
@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add_model(p: argparse.ArgumentParser) -> None:
         p.add_argument("--model", help="Hub repo id or local model folder (default: the bundled model)")
-        p.add_argument("--runtime", choices=("auto", "openvino", "onnx", "torch"), help="classifier runtime (default: auto)")
+        p.add_argument("--runtime", choices=("auto", "onnx", "torch"), help="classifier runtime (default: auto)")
 
     classify = sub.add_parser("classify", help="classify whole images as face crops")
     add_model(classify)

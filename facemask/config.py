@@ -18,8 +18,7 @@ BUNDLED_MODEL_DIR = REPO_DIR / "models" / "facemask-mobilenetv2"
 SHARED_DIR = REPO_DIR.parent / "shared"
 
 DetectorBackend = Literal["auto", "yunet", "yuface"]
-Runtime = Literal["auto", "openvino", "onnx", "torch"]
-Precision = Literal["f32", "auto"]
+Runtime = Literal["auto", "onnx", "torch"]
 BlurMode = Literal["eyes", "face"]
 
 
@@ -45,11 +44,7 @@ class Settings:
     model: str = field(default_factory=lambda: _env("FACEMASK_MODEL", str(BUNDLED_MODEL_DIR)))
     """Hub repo id (``owner/name``) or local folder in timm's Hub layout."""
     runtime: Runtime = field(default_factory=lambda: _env("FACEMASK_RUNTIME", "auto"))  # type: ignore[assignment]
-    """``openvino`` or ``onnx`` (fast paths: ``model.onnx`` beside the weights), ``torch``, or ``auto``
-    (the first of OpenVINO, ONNX Runtime, PyTorch that loads)."""
-    precision: Precision = field(default_factory=lambda: _env("FACEMASK_PRECISION", "f32"))  # type: ignore[assignment]
-    """OpenVINO's arithmetic: ``f32`` (results equal PyTorch's within 1e-4) or ``auto`` (bf16 on CPUs that have
-    it: about 30 % faster, probabilities within 0.05 of PyTorch's, boxes within a few pixels)."""
+    """``onnx`` (fast path, ``model.onnx`` beside the weights), ``torch``, or ``auto`` (ONNX if present)."""
 
     detector: DetectorBackend = field(default_factory=lambda: _env("FACEMASK_DETECTOR", "auto"))  # type: ignore[assignment]
     """``yunet`` (OpenCV, fast), ``yuface`` (weights in its wheel), or ``auto`` (YuNet, else yuface)."""
@@ -94,10 +89,8 @@ class Settings:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
-        if self.runtime not in ("auto", "openvino", "onnx", "torch"):
-            raise ValueError(f"runtime must be auto, openvino, onnx or torch, got {self.runtime!r}")
-        if self.precision not in ("f32", "auto"):
-            raise ValueError(f"precision must be f32 or auto, got {self.precision!r}")
+        if self.runtime not in ("auto", "onnx", "torch"):
+            raise ValueError(f"runtime must be auto, onnx or torch, got {self.runtime!r}")
         if self.detector not in ("auto", "yunet", "yuface"):
             raise ValueError(f"detector must be auto, yunet or yuface, got {self.detector!r}")
         if self.blur_mode not in ("eyes", "face"):

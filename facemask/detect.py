@@ -25,9 +25,7 @@ import numpy as np
 from .config import Settings
 
 if TYPE_CHECKING:
-    from .yunet_onnx import GraphEngine, YuNetOnnx
-
-YuNetEngine = Literal["auto", "openvino", "onnxruntime", "opencv"]
+    from .yunet_onnx import YuNetOnnx
 
 log = logging.getLogger(__name__)
 
@@ -85,50 +83,50 @@ def _clip_faces(faces: list[Face], width: int, height: int, settings: Settings) 
 
 
 class _ScalingDetector:
-    """Shared resize-detect-rescale logic; subclasses implement :meth:`_detect_scaled` on the resized RGB image."""
+    """Shared resize-detect-rescale logic; subclasses implement :meth:`_detect_scaled` on BGR."""
 
     name = "base"
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def _detect_scaled(self, rgb: np.ndarray) -> list[Face]:
+    def _detect_scaled(self, bgr: np.ndarray) -> list[Face]:
         raise NotImplementedError
 
     def detect(self, image: np.ndarray) -> list[Face]:
         height, width = image.shape[:2]
         scale = detection_scale(width, height, self.settings)
+        bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
         if scale != 1.0:
             size = (max(int(round(width * scale)), 1), max(int(round(height * scale)), 1))
             flag = cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA
-            image = cv2.resize(image, size, interpolation=flag)
-        faces = [f.scaled(1.0 / scale) for f in self._detect_scaled(np.ascontiguousarray(image))]
+            bgr = cv2.resize(bgr, size, interpolation=flag)
+        faces = [f.scaled(1.0 / scale) for f in self._detect_scaled(bgr)]
         return _clip_faces(faces, width, height, self.settings)
 
 
 class YuNetDetector(_ScalingDetector):
-    """YuNet, run by OpenVINO or ONNX Runtime (:mod:`facemask.yunet_onnx`, faster) or else ``cv2.FaceDetectorYN``.
+    """YuNet, run by ONNX Runtime (:mod:`facemask.yunet_onnx`, faster) or else ``cv2.FaceDetectorYN``.
 
-    ``engine="auto"`` takes the first of OpenVINO, ONNX Runtime, OpenCV that loads; naming one forces it
-    (for comparisons).
+    ``engine="opencv"`` forces OpenCV's engine (for comparison); ``auto`` prefers ONNX Runtime.
 
-    Thread-safe: a shared graph engine, or one OpenCV detector per thread.
+    Thread-safe: one shared ONNX Runtime session, or one OpenCV detector per thread.
     """
 
     name = "yunet"
 
-    def __init__(self, model_path: str | Path, settings: Settings, engine: YuNetEngine = "auto") -> None:
+    def __init__(self, model_path: str | Path, settings: Settings, engine: Literal["auto", "opencv"] = "auto") -> None:
         super().__init__(settings)
         self.model_path = str(model_path)
         self._local = threading.local()
-        self._onnx = _graph_yunet(self.model_path, settings, engine) if engine != "opencv" else None
+        self._onnx = _onnx_yunet(self.model_path, settings) if engine == "auto" else None
         if self._onnx is None:
             self._instance()  # fail now, not on the first request, if the file is unusable
 
     @property
     def engine(self) -> str:
-        """What runs the graph: ``openvino``, ``onnxruntime`` or ``opencv``."""
-        return "opencv" if self._onnx is None else self._onnx.engine
+        """What runs the graph: ``onnxruntime`` or ``opencv``."""
+        return "opencv" if self._onnx is None else "onnxruntime"
 
     def _instance(self) -> cv2.FaceDetectorYN:
         detector = getattr(self._local, "detector", None)
@@ -144,11 +142,10 @@ class YuNetDetector(_ScalingDetector):
             self._local.detector = detector
         return detector
 
-    def _detect_scaled(self, rgb: np.ndarray) -> list[Face]:
+    def _detect_scaled(self, bgr: np.ndarray) -> list[Face]:
         if self._onnx is not None:
-            rows = self._onnx.detect(rgb)
+            rows = self._onnx.detect(bgr)
         else:
-            bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
             detector = self._instance()
             detector.setInputSize((bgr.shape[1], bgr.shape[0]))
             _, rows = detector.detect(bgr)
@@ -164,23 +161,15 @@ class YuNetDetector(_ScalingDetector):
         ]
 
 
-def _graph_yunet(model_path: str, settings: Settings, engine: YuNetEngine) -> "YuNetOnnx | None":
-    """YuNet on OpenVINO or ONNX Runtime, or ``None`` (OpenCV runs it instead) when neither loads."""
-    from .yunet_onnx import YuNetOnnx
+def _onnx_yunet(model_path: str, settings: Settings) -> "YuNetOnnx | None":
+    """YuNet on ONNX Runtime, or ``None`` (OpenCV runs it instead) when that cannot load."""
+    try:
+        from .yunet_onnx import YuNetOnnx
 
-    engines: tuple[GraphEngine, ...] = ("openvino", "onnxruntime") if engine == "auto" else (engine,)  # type: ignore[assignment]
-    for name in engines:
-        try:
-            return YuNetOnnx(
-                model_path, settings.detection_threshold, settings.nms_threshold, engine=name, precision=settings.precision
-            )
-        except Exception as exc:  # no package, or a graph it rejects: the next engine still works
-            if engine != "auto":
-                raise
-            level = logging.INFO if isinstance(exc, ImportError) else logging.WARNING
-            log.log(level, "YuNet on %s unavailable (%s: %s)", name, type(exc).__name__, exc)
-    log.warning("YuNet runs on OpenCV's engine (slower)")
-    return None
+        return YuNetOnnx(model_path, settings.detection_threshold, settings.nms_threshold)
+    except Exception as exc:  # no onnxruntime, or a graph it rejects: OpenCV's engine still works
+        log.warning("YuNet on ONNX Runtime unavailable (%s: %s); using OpenCV's engine", type(exc).__name__, exc)
+        return None
 
 
 class YufaceDetector(_ScalingDetector):
@@ -195,10 +184,9 @@ class YufaceDetector(_ScalingDetector):
 
         self._yuface = yuface
 
-    def _detect_scaled(self, rgb: np.ndarray) -> list[Face]:
-        bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    def _detect_scaled(self, bgr: np.ndarray) -> list[Face]:
         with self._lock:
-            confs, boxes, landmarks = self._yuface.detect(bgr, conf=self.settings.detection_threshold)
+            confs, boxes, landmarks = self._yuface.detect(np.ascontiguousarray(bgr), conf=self.settings.detection_threshold)
         faces = []
         for conf, box, marks in zip(confs, boxes, landmarks):
             x, y, w, h = (float(v) for v in np.asarray(box, dtype=np.int32))

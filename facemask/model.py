@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-from .config import Precision, Runtime, Settings
-from .cpu import usable_cores
+from .config import Runtime, Settings
 from .labels import LABELS
 from .preprocess import Preprocess
 
@@ -73,54 +73,44 @@ class MaskClassifier:
     Use :meth:`from_pretrained`; call :meth:`predict_proba` with RGB uint8 crops of any size.
     """
 
-    def __init__(
-        self,
-        folder: Path,
-        config: dict[str, Any],
-        runtime: Runtime = "auto",
-        source: str | None = None,
-        precision: Precision = "f32",
-    ):
+    def __init__(self, folder: Path, config: dict[str, Any], runtime: Runtime = "auto", source: str | None = None):
         self.folder = folder
-        self.precision = precision
         self.source = source or str(folder)
         self.config = config
         self.labels: tuple[str, ...] = LABELS
         self.preprocess = Preprocess.from_pretrained_cfg(config["pretrained_cfg"])
         self.logit_bias = read_logit_bias(config)
-        self._run_graph: Callable[[np.ndarray], np.ndarray] | None = None
+        self._session: Any = None
+        self._onnx_input = ""
+        self._onnx_outputs: list[str] = []
         self._torch_model: Any = None
         self.runtime = self._load(runtime)
 
     @classmethod
-    def from_pretrained(
-        cls, source: str | Path | None = None, runtime: Runtime | None = None, precision: Precision | None = None
-    ) -> "MaskClassifier":
+    def from_pretrained(cls, source: str | Path | None = None, runtime: Runtime | None = None) -> "MaskClassifier":
         """Load from a Hub repo id (``owner/name``) or a local folder; defaults come from :class:`Settings`."""
         settings = Settings()
         source = source if source is not None else settings.model
         folder = resolve_model_dir(source)
-        return cls(folder, read_config(folder), runtime or settings.runtime, str(source), precision or settings.precision)
+        return cls(folder, read_config(folder), runtime or settings.runtime, source=str(source))
 
     def _load(self, runtime: Runtime) -> str:
-        """Start the fastest engine that loads: OpenVINO, then ONNX Runtime (both run ``model.onnx``), then PyTorch."""
-        if runtime != "torch":
-            onnx_path = self.folder / ONNX_NAME
-            if not onnx_path.is_file():
-                if runtime != "auto":
-                    raise FileNotFoundError(f"{onnx_path} is missing; export it with `python -m facemask export`")
-                log.info("no %s in %s; using PyTorch", ONNX_NAME, self.folder)
+        onnx_path = self.folder / ONNX_NAME
+        if runtime in ("auto", "onnx"):
+            if onnx_path.is_file():
+                try:
+                    self._session = onnx_session(onnx_path)
+                    self._onnx_input = self._session.get_inputs()[0].name
+                    self._onnx_outputs = [self._session.get_outputs()[0].name]
+                    return "onnx"
+                except Exception as exc:  # a broken or incompatible graph must not take the app down
+                    if runtime == "onnx":
+                        raise
+                    log.warning("ONNX runtime unavailable (%s: %s); falling back to PyTorch", type(exc).__name__, exc)
+            elif runtime == "onnx":
+                raise FileNotFoundError(f"{onnx_path} is missing; export it with `python -m facemask export`")
             else:
-                for engine in GRAPH_ENGINES if runtime == "auto" else (runtime,):
-                    try:
-                        self._run_graph = _graph_runner(engine, onnx_path, self.precision)
-                        return engine
-                    except Exception as exc:  # a missing package or a graph it rejects must not take the app down
-                        if runtime != "auto":
-                            raise
-                        level = logging.INFO if isinstance(exc, ImportError) else logging.WARNING
-                        log.log(level, "%s runtime unavailable (%s: %s)", engine, type(exc).__name__, exc)
-                log.warning("no fast runtime could run %s; falling back to PyTorch", onnx_path)
+                log.info("no %s in %s; using PyTorch", ONNX_NAME, self.folder)
         self._torch_model = self.torch_model()
         return "torch"
 
@@ -136,8 +126,8 @@ class MaskClassifier:
         """Raw logits for a preprocessed ``N x 3 x S x S`` float32 batch."""
         if len(batch) == 0:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        if self._run_graph is not None:
-            return self._run_graph(batch)
+        if self._session is not None:
+            return self._session.run(self._onnx_outputs, {self._onnx_input: batch})[0]
         import torch
 
         with torch.inference_mode():
@@ -151,26 +141,12 @@ class MaskClassifier:
         return f"MaskClassifier(source={self.source!r}, runtime={self.runtime!r}, input={self.preprocess.size}px)"
 
 
-GRAPH_ENGINES: tuple[Runtime, ...] = ("openvino", "onnx")
-"""Engines that run ``model.onnx``, fastest first (``auto`` tries them in this order)."""
-
-def _graph_runner(engine: Runtime, path: Path, precision: Precision = "f32") -> Callable[[np.ndarray], np.ndarray]:
-    """``batch -> logits`` for ``model.onnx`` on ``engine`` (``openvino``, at ``precision``, or ``onnx``)."""
-    if engine == "onnx":
-        session = onnx_session(path)
-        name, output = session.get_inputs()[0].name, session.get_outputs()[0].name
-        return lambda batch: session.run([output], {name: batch})[0]
-    if engine == "openvino":
-        from .openvino_graph import OpenVinoGraph
-
-        graph = OpenVinoGraph(path, precision=precision)
-        return lambda batch: graph.run(batch)[0]
-    raise ValueError(f"{engine!r} does not run ONNX graphs")
-
-
 def onnx_threads() -> int:
     """Intra-op threads of the ONNX session: one per core this process may use."""
-    return usable_cores()
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not Linux
+        return max(os.cpu_count() or 1, 1)
 
 
 def onnx_session(path: Path) -> Any:

@@ -124,9 +124,7 @@ class Pipeline:
         detector: FaceDetector | None = None,
     ) -> None:
         self.settings = settings or Settings()
-        self.classifier = classifier or MaskClassifier.from_pretrained(
-            self.settings.model, self.settings.runtime, self.settings.precision
-        )
+        self.classifier = classifier or MaskClassifier.from_pretrained(self.settings.model, self.settings.runtime)
         detect_floor = min(self.settings.detection_threshold, self.settings.blur_threshold)
         self.detector = detector or create_detector(self.settings.replace(detection_threshold=detect_floor))
         self._classify_lock = threading.Lock()
@@ -137,7 +135,7 @@ class Pipeline:
 
     def classify_crops(self, crops: list[np.ndarray]) -> np.ndarray:
         """Probabilities for face crops, as one batch."""
-        with self._classify_lock:  # every runtime already uses all cores for one batch
+        with self._classify_lock:  # ONNX Runtime / torch already use every core for one batch
             return self.classifier.predict_proba(crops)
 
     def analyze(

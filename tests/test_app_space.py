@@ -105,7 +105,7 @@ def test_space_readme_matches_the_pinned_gradio_and_python() -> None:
 def test_space_requirements_use_the_same_pins_as_the_repository() -> None:
     space, root = requirement_pins(APP_DIR / "requirements.txt"), requirement_pins(REPO / "requirements.txt")
 
-    assert {"gradio", "torch", "timm", "onnxruntime", "openvino", "opencv-python-headless", "yuface"} <= set(space)
+    assert {"gradio", "torch", "timm", "onnxruntime", "opencv-python-headless", "yuface"} <= set(space)
     assert {name: pin for name, pin in space.items() if root.get(name) != pin} == {}
 
 

@@ -20,7 +20,7 @@ def test_one_face_is_found_and_classified_with_probabilities(pipeline, astronaut
     assert sum(face.scores.values()) == pytest.approx(1.0, abs=1e-4)
     assert face.confidence == max(face.scores.values())
     assert len(face.landmarks) == 5
-    assert result.detector in ("yunet", "yuface") and result.runtime in ("openvino", "onnx", "torch")
+    assert result.detector in ("yunet", "yuface") and result.runtime in ("onnx", "torch")
 
 
 def test_blur_changes_the_eye_band_and_leaves_the_rest_of_the_image_alone(pipeline, astronaut):

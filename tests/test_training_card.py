@@ -63,3 +63,13 @@ def test_model_card_carries_metrics_license_and_reproduce_command(tmp_path: Path
     assert "17 files" in text and "synthetic" in text.lower()
     assert "| face size | 32-63 px | 8 |" in text
     assert "| andrewmvd_dev/test | 2 | 3 | 66.7%" in text
+
+
+def test_model_card_lists_rwmfd_only_when_it_was_trained_on(tmp_path: Path) -> None:
+    metrics = _metrics()
+    write_model_card(tmp_path, metrics, "confusion_matrix.png", "bias_slices.png")
+    assert "RWMFD" not in ModelCard.load(tmp_path / "README.md").text
+    metrics["config"] = TrainConfig(sources=("andrewmvd_dev", "maskedfacenet", "chandrikadeb7", "rwmfd")).to_dict()
+    write_model_card(tmp_path, metrics, "confusion_matrix.png", "bias_slices.png")
+    text = ModelCard.load(tmp_path / "README.md").text
+    assert "Real-World Masked Face Dataset part 1 (`rwmfd`)" in text and "training/reviews/README.md" in text

@@ -7,7 +7,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -95,28 +95,27 @@ class CropMaker:
         self.adjustment = adjustment
         return records
 
-    def reviewed_faces(self, images: list[SourceImage]) -> list[FaceRecord]:
-        """Faces whose boxes (the app's detector's) and labels were reviewed by hand: cropped as they are."""
-        records = []
-        for src in tqdm(images, desc=f"crop {images[0].source if images else ''}", unit="img"):
+    def _decoded(self, images: list[SourceImage], verb: str) -> Iterator[tuple[SourceImage, np.ndarray]]:
+        """Each readable image with its pixels (with a progress bar); unreadable ones are counted and skipped."""
+        for src in tqdm(images, desc=f"{verb} {images[0].source if images else ''}", unit="img"):
             try:
-                image = load_image(src.path, self.settings)
+                yield src, load_image(src.path, self.settings)
             except ValueError:
                 self.counts[f"{src.source}:unreadable"] += 1
-                continue
-            records += [self._record(image, src, face.label, face.box, "review", 1.0) for face in src.faces]
-        return records
+
+    def reviewed_faces(self, images: list[SourceImage]) -> list[FaceRecord]:
+        """Faces whose boxes (the app's detector's) and labels were reviewed by hand: cropped as they are."""
+        return [
+            self._record(image, src, face.label, face.box, "review", 1.0)
+            for src, image in self._decoded(images, "crop")
+            for face in src.faces
+        ]
 
     def single_faces(self, images: list[SourceImage]) -> list[FaceRecord]:
         """One face per labelled image; multi-face images are dropped, face-less ones kept only if tight crops."""
         records = []
         confident = self.config.single_face_score
-        for src in tqdm(images, desc=f"detect {images[0].source if images else ''}", unit="img"):
-            try:
-                image = load_image(src.path, self.settings)
-            except ValueError:
-                self.counts[f"{src.source}:unreadable"] += 1
-                continue
+        for src, image in self._decoded(images, "detect"):
             faces = [f for f in self.detector.detect(image) if f.score >= confident]
             if src.faces:  # a hint box (MaskedFace-Net's mask region) picks the face that holds it
                 x, y, w, h = src.faces[0].box

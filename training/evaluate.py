@@ -40,9 +40,8 @@ def classify_speed_ms(classifier: MaskClassifier, crop: np.ndarray, runs: int = 
     return float(np.median(times) * 1000)
 
 
-def split_metrics(classifier: MaskClassifier, dataset_dir: Path, split: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Metrics of one split's crops, by source and real/synthetic, and the bias slice table."""
-    data = load_split(dataset_dir, split)
+def split_metrics(classifier: MaskClassifier, data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Metrics of one split's crops (as :func:`load_split` returns them), by source and real/synthetic, and the bias slice table."""
     pred = classifier.predict_proba(data["crops"]).argmax(axis=1)
     true = data["labels"]
     table = data["table"]
@@ -72,8 +71,9 @@ def evaluate(dataset_dir: Path, model_dir: Path, data_dir: Path, config: TrainCo
     """Evaluate the model in ``model_dir``; write ``metrics.json``, the plots and the model card there."""
     settings = Settings(model=str(model_dir))
     classifier = MaskClassifier.from_pretrained(model_dir, "onnx")
-    test, slices = split_metrics(classifier, dataset_dir, "test")
-    validation, _ = split_metrics(classifier, dataset_dir, "validation")
+    test_set = load_split(dataset_dir, "test")
+    test, slices = split_metrics(classifier, test_set)
+    validation, _ = split_metrics(classifier, load_split(dataset_dir, "validation"))
     pipeline = Pipeline(settings, classifier=classifier)
     scenes: dict[str, Any] = {}
     if data_dir.is_dir():
@@ -88,7 +88,7 @@ def evaluate(dataset_dir: Path, model_dir: Path, data_dir: Path, config: TrainCo
             scenes[f"dataroots_scenes/{split}"] = scene_metrics(rows, two_class=True, small_px=config.small_face_px)
     else:
         log.warning("%s not found: scene evaluation skipped", data_dir)
-    crop = load_split(dataset_dir, "test")["crops"][0]
+    crop = test_set["crops"][0]
     speed = {
         "onnx_ms_per_face_batch1": classify_speed_ms(classifier, crop),
         "torch_ms_per_face_batch1": classify_speed_ms(MaskClassifier.from_pretrained(model_dir, "torch"), crop, runs=50),

@@ -100,9 +100,13 @@ def sampling_probabilities(labels: np.ndarray, sources: list[str], config: Train
     class_w = (counts.max() / np.maximum(counts, 1)) ** config.class_weight_power
     source_w = np.array([config.source_weight.get(s, 1.0) for s in sources])
     incorrect = labels == LABELS.index("incorrect_mask")
-    real = np.array([s in REAL_PHOTO_SOURCES for s in sources], dtype=bool)
-    weights = class_w[labels] * source_w * np.where(incorrect & real, config.real_incorrect_weight, 1.0)
+    weights = class_w[labels] * source_w * np.where(incorrect & real_photo_mask(sources), config.real_incorrect_weight, 1.0)
     return weights / weights.sum()
+
+
+def real_photo_mask(sources: list[str]) -> np.ndarray:
+    """Which faces come from real photos of people in the wild (:data:`REAL_PHOTO_SOURCES`)."""
+    return np.array([s in REAL_PHOTO_SOURCES for s in sources], dtype=bool)
 
 
 def selection_score(val_macro_f1: float, real_macro_f1: float, real_share: float) -> float:
@@ -127,7 +131,7 @@ def train_mode(model: Any, frozen: list[Any]) -> None:
 
 
 def train(dataset_dir: Path, out_dir: Path, config: TrainConfig, weights: Path | None) -> dict[str, Any]:
-    """Fine-tune, keep the best epoch by validation macro-F1, save to ``out_dir`` and export ONNX."""
+    """Fine-tune, keep the best epoch by :func:`selection_score` on validation, save to ``out_dir``, export ONNX, calibrate."""
     import torch
     import torch.nn.functional as F
 
@@ -142,6 +146,7 @@ def train(dataset_dir: Path, out_dir: Path, config: TrainConfig, weights: Path |
     frozen = freeze_early_layers(model, config.frozen_blocks)
     augment = Augmenter(config, config.seed)
     probabilities = sampling_probabilities(train_set["labels"], train_set["sources"], config)
+    val_real = real_photo_mask(val_set["sources"])
     log.info("%d train / %d validation faces", len(train_set["labels"]), len(val_set["labels"]))
 
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -192,8 +197,7 @@ def train(dataset_dir: Path, out_dir: Path, config: TrainConfig, weights: Path |
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
         val_pred = predict_logits(evaluated, preprocess, val_set["crops"]).argmax(axis=1)
         val = classification_metrics(val_set["labels"], val_pred)
-        real = np.array([s in REAL_PHOTO_SOURCES for s in val_set["sources"]])
-        real_val = classification_metrics(val_set["labels"][real], val_pred[real])
+        real_val = classification_metrics(val_set["labels"][val_real], val_pred[val_real])
         row = {
             "epoch": epoch + 1,
             "train_loss": float(np.mean(losses)),
@@ -206,7 +210,8 @@ def train(dataset_dir: Path, out_dir: Path, config: TrainConfig, weights: Path |
         history.append(row)
         log.info("epoch %d: %s", epoch + 1, json.dumps({k: round(v, 4) for k, v in row.items()}))
         if row["selection_score"] > best["score"]:
-            best = {"score": row["selection_score"], "macro_f1": val["macro_f1"], "epoch": epoch + 1, "state": copy.deepcopy(evaluated.state_dict())}
+            state = copy.deepcopy(evaluated.state_dict())
+            best = {"score": row["selection_score"], "macro_f1": val["macro_f1"], "epoch": epoch + 1, "state": state}
             stale = 0
         else:
             stale += 1
@@ -224,7 +229,14 @@ def train(dataset_dir: Path, out_dir: Path, config: TrainConfig, weights: Path |
     if saved != preprocess:
         raise RuntimeError(f"saved preprocessing {saved} differs from training's {preprocess}")
     export_onnx(out_dir)
-    real = np.array([s in REAL_PHOTO_SOURCES for s in val_set["sources"]])
-    calibration = calibrate(out_dir, val_set["crops"], val_set["labels"], config.calib_unsafe_weight, real, config.select_real_share)
+    calibration = calibrate(
+        out_dir, val_set["crops"], val_set["labels"], config.calib_unsafe_weight, val_real, config.select_real_share
+    )
     log.info("calibrated decision rule: %s", calibration)
-    return {"best_epoch": best["epoch"], "best_val_macro_f1": best["macro_f1"], "best_selection_score": best["score"], "history": history, "calibration": calibration}
+    return {
+        "best_epoch": best["epoch"],
+        "best_val_macro_f1": best["macro_f1"],
+        "best_selection_score": best["score"],
+        "history": history,
+        "calibration": calibration,
+    }

@@ -59,12 +59,18 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def read_logit_bias(config: dict[str, Any]) -> np.ndarray:
-    """The calibrated per-class offset (``config.json`` → ``logit_bias``) added to the logits; zeros if absent."""
-    bias = np.asarray(config.get("logit_bias") or [0.0] * len(LABELS), dtype=np.float32)
-    if bias.shape != (len(LABELS),) or not np.all(np.isfinite(bias)):
-        raise ValueError(f"logit_bias must be {len(LABELS)} finite numbers, got {config.get('logit_bias')!r}")
-    return bias
+def check_no_side_rule(config: dict[str, Any], config_path: Path | str = CONFIG_NAME) -> None:
+    """Refuse a folder whose decision rule lives beside the weights instead of in them.
+
+    Older folders carried a calibrated ``logit_bias`` in ``config.json`` that only this package
+    applied, so timm and transformers gave other probabilities. :func:`fold_logit_bias` moves it
+    into the classifier's bias, after which every loader computes the same answer.
+    """
+    if config.get("logit_bias") is not None:
+        raise ValueError(
+            f"{config_path} carries a logit_bias that timm and transformers would ignore; fold it into the "
+            "weights with facemask.model.fold_logit_bias(folder) so every loader gives the same answer"
+        )
 
 
 class MaskClassifier:
@@ -79,7 +85,7 @@ class MaskClassifier:
         self.config = config
         self.labels: tuple[str, ...] = LABELS
         self.preprocess = Preprocess.from_pretrained_cfg(config["pretrained_cfg"])
-        self.logit_bias = read_logit_bias(config)
+        check_no_side_rule(config, folder / CONFIG_NAME)
         self._session: Any = None
         self._onnx_input = ""
         self._onnx_outputs: list[str] = []
@@ -135,7 +141,7 @@ class MaskClassifier:
 
     def predict_proba(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         """Class probabilities (``N x 3``, columns in :data:`LABELS` order) for RGB uint8 crops."""
-        return softmax(self.logits(self.preprocess(crops)) + self.logit_bias)
+        return softmax(self.logits(self.preprocess(crops)))
 
     def __repr__(self) -> str:
         return f"MaskClassifier(source={self.source!r}, runtime={self.runtime!r}, input={self.preprocess.size}px)"
@@ -183,4 +189,50 @@ def save_pretrained(model: Any, folder: str | Path, input_size: int, extra_confi
         safe_serialization=True,
         data_config={"input_size": (3, input_size, input_size), "crop_pct": 1.0},
     )
+    strip_model_args(folder)
+    return folder
+
+
+def strip_model_args(folder: str | Path) -> None:
+    """Remove ``model_args`` from ``config.json``: it repeats ``num_classes``, which transformers'
+    timm wrapper passes itself ("got multiple values for keyword argument 'num_classes'"); timm
+    needs only ``architecture`` and ``num_classes``."""
+    path = Path(folder) / CONFIG_NAME
+    config = json.loads(path.read_text())
+    if config.pop("model_args", None) is not None:
+        path.write_text(json.dumps(config, indent=2) + "\n")
+
+
+def fold_logit_bias(folder: str | Path, bias: Sequence[float] | None = None) -> Path:
+    """Put a per-class logit offset into the classifier's bias, so the rule lives in the weights.
+
+    ``bias`` defaults to ``config.json`` → ``logit_bias`` (older folders). ``model.safetensors``
+    gets ``classifier.bias += bias``, the key leaves ``config.json``, and ``model.onnx`` is exported
+    again from the new weights (checked against PyTorch). Logits move by exactly ``bias``, so
+    softmax(new logits) == softmax(old logits + bias) for every loader: timm, transformers, ours.
+    """
+    from safetensors.numpy import load_file, save_file
+
+    folder = Path(folder)
+    config_path = folder / CONFIG_NAME
+    config = json.loads(config_path.read_text())
+    offsets = np.asarray(config.get("logit_bias") if bias is None else bias, dtype=np.float32)
+    if offsets.shape != (len(LABELS),) or not np.all(np.isfinite(offsets)):
+        raise ValueError(f"the logit offset must be {len(LABELS)} finite numbers, got {bias!r}")
+    weights_path = folder / WEIGHTS_NAME
+    tensors = load_file(str(weights_path))
+    key = "classifier.bias"
+    if key not in tensors or tensors[key].shape != offsets.shape:
+        raise ValueError(f"{weights_path} has no {len(LABELS)}-class {key}")
+    tensors[key] = (tensors[key].astype(np.float32) + offsets).astype(tensors[key].dtype)
+    partial = folder / f".{WEIGHTS_NAME}.partial"
+    save_file(tensors, str(partial), metadata={"format": "pt"})
+    os.replace(partial, weights_path)
+    config.pop("logit_bias", None)
+    config.pop("model_args", None)
+    config_path.write_text(json.dumps(config, indent=2) + "\n")
+    if (folder / ONNX_NAME).is_file():
+        from .export import export_onnx
+
+        export_onnx(folder)
     return folder

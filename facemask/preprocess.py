@@ -1,7 +1,10 @@
 """Face crops and classifier input, derived from the model's ``pretrained_cfg``.
 
 Training and inference both call :func:`crop_face` and :class:`Preprocess`, so what the model
-sees at training time is exactly what it sees in the app.
+sees at training time is exactly what it sees in the app. :class:`Preprocess` resizes exactly as
+timm's eval transform does from the same ``pretrained_cfg`` (PIL resize of the shorter side to
+``floor(size / crop_pct)``, then a centre crop), so timm, transformers and this package compute the
+same probabilities for the same crop.
 """
 
 from __future__ import annotations
@@ -10,16 +13,21 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Mapping, Sequence
 
+import math
+
 import cv2
 import numpy as np
+from PIL import Image
 
 _INTERPOLATION = {
-    "bilinear": cv2.INTER_LINEAR,
-    "bicubic": cv2.INTER_CUBIC,
-    "nearest": cv2.INTER_NEAREST,
-    "area": cv2.INTER_AREA,
-    "lanczos": cv2.INTER_LANCZOS4,
+    "bilinear": Image.Resampling.BILINEAR,
+    "bicubic": Image.Resampling.BICUBIC,
+    "nearest": Image.Resampling.NEAREST,
+    "box": Image.Resampling.BOX,
+    "hamming": Image.Resampling.HAMMING,
+    "lanczos": Image.Resampling.LANCZOS,
 }
+"""timm's interpolation names (``pretrained_cfg["interpolation"]``) as the PIL filters torchvision uses."""
 
 
 def square_box(box: Sequence[float], margin: float, width: int, height: int) -> tuple[int, int, int, int]:
@@ -59,6 +67,13 @@ class Preprocess:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     interpolation: str = "bilinear"
+    crop_pct: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.interpolation not in _INTERPOLATION:
+            raise ValueError(f"interpolation must be one of {sorted(_INTERPOLATION)}, got {self.interpolation!r}")
+        if not 0.0 < self.crop_pct <= 1.0:
+            raise ValueError(f"crop_pct must be in (0, 1], got {self.crop_pct}")
 
     @classmethod
     def from_pretrained_cfg(cls, cfg: Mapping[str, Any]) -> "Preprocess":
@@ -71,15 +86,33 @@ class Preprocess:
             mean=tuple(float(v) for v in cfg.get("mean", (0.485, 0.456, 0.406))),  # type: ignore[arg-type]
             std=tuple(float(v) for v in cfg.get("std", (0.229, 0.224, 0.225))),  # type: ignore[arg-type]
             interpolation=str(cfg.get("interpolation", "bilinear")),
+            crop_pct=float(cfg.get("crop_pct") or 1.0),
         )
 
     def resize(self, crop: np.ndarray) -> np.ndarray:
-        """Resize an RGB uint8 crop to ``size x size`` (area averaging when shrinking)."""
-        if crop.shape[0] == self.size and crop.shape[1] == self.size:
+        """An RGB uint8 crop as ``size x size``, exactly as timm's eval transform makes it.
+
+        The shorter side is resized to ``floor(size / crop_pct)`` with PIL (as torchvision's
+        ``Resize`` does, antialiased when shrinking), keeping the aspect ratio, then the centre
+        ``size x size`` is cut out (torchvision's ``CenterCrop`` rounding).
+        """
+        height, width = crop.shape[:2]
+        scale_size = math.floor(self.size / self.crop_pct)
+        if min(height, width) != scale_size:
+            if width <= height:
+                new_w, new_h = scale_size, int(scale_size * height / width)
+            else:
+                new_w, new_h = int(scale_size * width / height), scale_size
+            pil = Image.fromarray(np.ascontiguousarray(crop)).resize((new_w, new_h), _INTERPOLATION[self.interpolation])
+            crop = np.asarray(pil)
+            height, width = new_h, new_w
+        if height == self.size and width == self.size:
             return crop
-        shrinking = crop.shape[0] > self.size and crop.shape[1] > self.size
-        flag = cv2.INTER_AREA if shrinking else _INTERPOLATION.get(self.interpolation, cv2.INTER_LINEAR)
-        return cv2.resize(crop, (self.size, self.size), interpolation=flag)
+        if height < self.size or width < self.size:
+            raise ValueError(f"crop of {width}x{height} is smaller than the {self.size}px input after resizing")
+        top = int(round((height - self.size) / 2.0))
+        left = int(round((width - self.size) / 2.0))
+        return crop[top : top + self.size, left : left + self.size]
 
     @cached_property
     def _affine(self) -> tuple[np.ndarray, np.ndarray]:

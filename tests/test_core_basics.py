@@ -76,3 +76,21 @@ def test_preprocess_follows_the_pretrained_cfg():
 def test_preprocess_refuses_non_square_inputs():
     with pytest.raises(ValueError, match="square"):
         Preprocess.from_pretrained_cfg({"input_size": [3, 96, 128]})
+
+
+@pytest.mark.parametrize("crop_pct", [1.0, 0.875])
+@pytest.mark.parametrize("interpolation", ["bilinear", "bicubic"])
+def test_preprocess_matches_timms_eval_transform_for_any_crop_shape(crop_pct: float, interpolation: str) -> None:
+    from PIL import Image
+    from timm.data import create_transform
+
+    cfg = {"input_size": [3, 112, 112], "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
+           "interpolation": interpolation, "crop_pct": crop_pct}
+    prep = Preprocess.from_pretrained_cfg(cfg)
+    timm_eval = create_transform(input_size=(3, 112, 112), interpolation=interpolation, mean=cfg["mean"],
+                                 std=cfg["std"], crop_pct=crop_pct, crop_mode="center", is_training=False)
+    rng = np.random.default_rng(1)
+    for shape in [(200, 200), (57, 83), (300, 120), (112, 112), (40, 40)]:
+        crop = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+        expected = timm_eval(Image.fromarray(crop)).numpy()
+        np.testing.assert_allclose(prep([crop])[0], expected, atol=1e-5)

@@ -43,18 +43,49 @@ def test_model_folder_ships_its_card_metrics_and_plots() -> None:
     assert "python -m training" in (BUNDLED_MODEL_DIR / "README.md").read_text()
 
 
-def test_calibrated_logit_bias_in_config_shifts_both_runtimes_alike(tmp_path, astronaut: np.ndarray) -> None:
+def test_folding_a_logit_offset_into_the_weights_shifts_every_loader_alike(tmp_path, astronaut: np.ndarray) -> None:
+    import shutil
+
+    import timm
+    import torch
+    from PIL import Image
+    from timm.data import create_transform, resolve_data_config
+
+    from facemask.model import fold_logit_bias
+
+    folder = tmp_path / "model"
+    shutil.copytree(BUNDLED_MODEL_DIR, folder)
+    crop = [astronaut[40:240, 150:350]]
+    before = MaskClassifier.from_pretrained(folder, "torch")
+    raw = before.logits(before.preprocess(crop))
+    offsets = np.array([0.0, 4.0, -1.0], dtype=np.float32)
+    fold_logit_bias(folder, offsets)
+    config = json.loads((folder / "config.json").read_text())
+    assert "logit_bias" not in config and "model_args" not in config
+    expected = np.exp(raw + offsets)
+    expected /= expected.sum(axis=1, keepdims=True)
+    for runtime in ("onnx", "torch"):
+        np.testing.assert_allclose(MaskClassifier.from_pretrained(folder, runtime).predict_proba(crop), expected, atol=1e-4)
+    model = timm.create_model(f"local-dir:{folder}", pretrained=True).eval()
+    transform = create_transform(**resolve_data_config({}, model=model), is_training=False)
+    with torch.inference_mode():
+        plain = torch.softmax(model(transform(Image.fromarray(crop[0])).unsqueeze(0)), dim=1).numpy()
+    np.testing.assert_allclose(plain, expected, atol=1e-4)
+
+
+def test_a_folder_with_a_side_logit_bias_is_refused_with_how_to_fold_it(tmp_path) -> None:
     import shutil
 
     folder = tmp_path / "model"
     shutil.copytree(BUNDLED_MODEL_DIR, folder)
     config = json.loads((folder / "config.json").read_text())
-    config["logit_bias"] = [0.0, 4.0, 0.0]
+    config["logit_bias"] = [0.0, 1.0, 0.0]
     (folder / "config.json").write_text(json.dumps(config))
-    crop = [astronaut[40:240, 150:350]]
-    classifiers = {rt: MaskClassifier.from_pretrained(folder, rt) for rt in ("onnx", "torch")}
-    biased = {rt: c.predict_proba(crop) for rt, c in classifiers.items()}
-    np.testing.assert_allclose(biased["onnx"], biased["torch"], atol=1e-4)
-    raw = classifiers["torch"].logits(classifiers["torch"].preprocess(crop))
-    expected = np.exp(raw + np.array(config["logit_bias"]))
-    np.testing.assert_allclose(biased["onnx"], expected / expected.sum(axis=1, keepdims=True), atol=1e-4)
+    with pytest.raises(ValueError, match="fold_logit_bias"):
+        MaskClassifier.from_pretrained(folder, "torch")
+
+
+def test_committed_model_has_its_decision_rule_in_the_weights_only() -> None:
+    config = json.loads((BUNDLED_MODEL_DIR / "config.json").read_text())
+    assert "logit_bias" not in config
+    assert "model_args" not in config  # transformers' timm wrapper passes num_classes itself

@@ -126,13 +126,13 @@ def _training_text(metrics: dict[str, Any]) -> str:
     calibration = training.get("calibration")
     if calibration:
         text += (
-            f"\n\nDecision rule: `config.json` → `logit_bias` = {calibration['logit_bias']} (added to the logits of "
-            f"{list(LABELS)} by `MaskClassifier` in every runtime), chosen on the validation split to maximise macro-F1 minus "
+            f"\n\nDecision rule: per-class logit offsets {calibration['logit_bias']} (folded into the classifier's bias in the weights; for "
+            f"{list(LABELS)}), chosen on the validation split to maximise macro-F1 minus "
             f"{calibration['unsafe_weight']} x the unsafe-error rate"
             + (f" (blended {calibration['real_share']:.0%} with the same score on its real-photo faces)" if calibration.get("real_share") else "")
             + f": validation macro-F1 {calibration['before']['macro_f1']:.4f} → "
             f"{calibration['after']['macro_f1']:.4f}, unsafe error {_pct(calibration['before']['unsafe_error_rate'])} → "
-            f"{_pct(calibration['after']['unsafe_error_rate'])}. Plain timm (`hf-hub:`) gives the raw logits without it."
+            f"{_pct(calibration['after']['unsafe_error_rate'])}. timm, transformers and `facemask` load the same weights and give the same probabilities."
         )
     return text
 

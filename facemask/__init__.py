@@ -5,6 +5,7 @@ The core shared by the app, training and the Hub tools; it never imports a UI li
 
 from .config import Settings
 from .detect import Face, FaceDetector, create_detector
+from .facecrop import face_crop
 from .io import ImageError, load_image
 from .labels import LABELS
 from .model import MaskClassifier
@@ -21,6 +22,7 @@ __all__ = [
     "Pipeline",
     "Settings",
     "create_detector",
+    "face_crop",
     "load_image",
 ]
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""Command line: ``python -m hub push-dataset | push-model | deploy-space | all``.
+"""Command line: ``python -m hub push-dataset | push-model | push-metric | deploy-space | all``.
 
 The token comes only from ``HF_TOKEN`` or ``hf auth login``; it is never printed or written anywhere.
 ``--dry-run`` lists what would be uploaded, with sizes, and needs neither a token nor the network.
@@ -19,6 +19,7 @@ from huggingface_hub.errors import HfHubHTTPError
 
 from .auth import authenticated_api
 from .commit import PushResult
+from .metric import METRIC_DIR
 from .settings import APP_DIR, DATASET_DIR, DEFAULT_NAMESPACE, MODEL_DIR, PublishError, RepoIds
 
 TRANSPORT_ERRORS: tuple[type[Exception], ...] = tuple(
@@ -29,14 +30,16 @@ TRANSPORT_ERRORS: tuple[type[Exception], ...] = tuple(
 STEPS = {
     "push-dataset": ("dataset",),
     "push-model": ("model",),
+    "push-metric": ("metric",),
     "deploy-space": ("space",),
-    "all": ("dataset", "model", "space"),
+    "all": ("dataset", "model", "metric", "space"),
 }
 HELP = {
     "push-dataset": "push the prepared DatasetDict and its dataset card",
     "push-model": "push the model folder (timm layout, safetensors, model card)",
+    "push-metric": "publish the evaluate metric module as a metric Space (evaluate.load(\"<owner>/facemask_metrics\"))",
     "deploy-space": "create the gradio Space and upload the app bundle",
-    "all": "push the dataset and the model, then deploy the Space",
+    "all": "push the dataset, the model and the metric, then deploy the Space",
 }
 
 
@@ -46,6 +49,10 @@ def _add_options(parser: argparse.ArgumentParser, steps: tuple[str, ...]) -> Non
     for kind in ("dataset", "model", "space"):
         names = [f"--{kind}-repo"] + (["--repo-id"] if kind == own else [])
         parser.add_argument(*names, dest=f"{kind}_repo", metavar="OWNER/NAME", help=f"the {kind} repo (default: <namespace>/<name>)")
+    if "metric" in steps:
+        names = ["--metric-repo"] + (["--repo-id"] if own == "metric" else [])
+        parser.add_argument(*names, dest="metric_repo", metavar="OWNER/facemask_metrics", help="the metric Space (default: <namespace>/facemask_metrics)")
+        parser.add_argument("--metric-dir", type=Path, default=METRIC_DIR, help="the evaluate module (default: metrics/facemask_metrics)")
     if "dataset" in steps:
         parser.add_argument("--dataset-dir", type=Path, default=DATASET_DIR, help="saved DatasetDict (default: artifacts/dataset)")
     if "model" in steps:
@@ -73,6 +80,10 @@ def _plan(kind: str, args: argparse.Namespace, repos: RepoIds, staging: Path) ->
         from .model import plan_model
 
         return plan_model(args.model_dir, staging, repos)
+    if kind == "metric":
+        from .metric import metric_repo, plan_metric
+
+        return plan_metric(args.metric_dir, staging, metric_repo(args.namespace, args.metric_repo))
     from .space import plan_space
 
     return plan_space(args.app_dir, staging, repos)
@@ -87,6 +98,10 @@ def _push(kind: str, api: HfApi, args: argparse.Namespace, repos: RepoIds, stagi
         from .model import push_model
 
         return push_model(api, args.model_dir, staging, repos, args.private)
+    if kind == "metric":
+        from .metric import metric_repo, push_metric
+
+        return push_metric(api, args.metric_dir, staging, metric_repo(args.namespace, args.metric_repo), args.private)
     from .space import deploy_space
 
     return deploy_space(api, args.app_dir, staging, repos, args.private)

@@ -84,6 +84,34 @@ class Settings:
     """Largest image (width x height) accepted; bigger ones are refused before decoding."""
     max_file_bytes: int = 50 * 1024 * 1024
 
+    # Across frames (facemask.tracking: video files and the webcam stream)
+    track_carry_frames: int = 8
+    """A face the detector misses stays blurred (moving on with its track) for up to this many frames..."""
+    track_carry_s: float = 1.0
+    """... and at most this many seconds after it was last detected."""
+    track_carry_growth: float = 0.05
+    """A carried region grows by this fraction of its size on each side per missed frame (motion uncertainty)."""
+    track_min_iou: float = 0.2
+    """A face continues a track when it overlaps the track's predicted position at least this much (IoU)..."""
+    track_max_distance: float = 0.6
+    """... or when its centre lies within this many track sizes of it."""
+    track_label_alpha: float = 0.3
+    """Weight of the newest frame in a track's moving average of class probabilities (1: no smoothing)."""
+
+    # Video files (facemask.video)
+    video_detect_every: int = 1
+    """Run the detector on every n-th frame; the frames between are carried by the tracker."""
+    video_crf: int = 18
+    """x264 constant rate factor of the output (18: visually lossless for most footage)."""
+    video_preset: str = "veryfast"
+    """x264 speed preset of the output."""
+    video_max_seconds: float = field(default_factory=lambda: _env_float("FACEMASK_VIDEO_MAX_SECONDS", 30.0))
+    """Longest clip the app accepts (a free CPU Space processes about real time at 640x480)."""
+    video_max_pixels: int = 1920 * 1080
+    """Largest frame (width x height) the app accepts."""
+    video_max_bytes: int = 50 * 1024 * 1024
+    """Largest video file the app accepts."""
+
     def replace(self, **changes: object) -> "Settings":
         """A copy with ``changes`` applied."""
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
@@ -99,3 +127,5 @@ class Settings:
             raise ValueError("detection_threshold must be between 0 and 1")
         if self.blur_blocks < 2:
             raise ValueError("blur_blocks must be at least 2")
+        if self.video_detect_every < 1 or self.track_carry_frames < 0:
+            raise ValueError("video_detect_every must be at least 1 and track_carry_frames at least 0")

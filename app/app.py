@@ -35,6 +35,7 @@ import gradio as gr  # noqa: E402
 
 from facemask import Pipeline, Settings  # noqa: E402
 from facemask.config import BUNDLED_MODEL_DIR  # noqa: E402
+from about import add_tab, dataset_source, report_for  # noqa: E402
 from handlers import BLUR_MODES, TABLE_HEADERS, Handlers  # noqa: E402
 
 log = logging.getLogger("facemask.app")
@@ -115,6 +116,7 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                                       webcam_options=gr.WebcamOptions(mirror=True), height=480, scale=2)
                     live = gr.Image(type="numpy", format="jpeg", label="Live result", interactive=False,
                                     elem_id="webcam-output", height=480, scale=3)
+            add_tab(report_for(pipeline, dataset_source(os.environ, SPACE_README)))
         summary = gr.Markdown(label="Summary", elem_id="summary")
         with gr.Row():
             chart = gr.Label(label="Confidence", num_top_classes=3, elem_id="confidence", scale=1)

@@ -1,8 +1,9 @@
 """Assemble the Hugging Face Space folder: the app, its README and requirements, examples and a copy of the core.
 
-The Space's root gets ``app.py`` and ``handlers.py`` with the ``facemask`` package beside them (so
-``app.py`` imports it as it does one folder up in the repository), the README with its Spaces YAML, and
-``requirements.txt``. The model is not copied: the Space loads the Hub repo named first in the README's
+The Space's root gets ``app.py``, ``handlers.py`` and ``about.py`` with the ``facemask`` package and the
+evaluate module ``metrics/facemask_metrics`` beside them (so ``app.py`` imports them as it does one folder
+up in the repository), the README with its Spaces YAML, and ``requirements.txt``. The model is not copied:
+the Space loads the Hub repo named first in the README's
 ``models:`` (set with ``--model-repo``), or the one in the Space variable ``FACEMASK_MODEL``.
 
 Run: ``python app/bundle.py DEST [--model-repo OWNER/NAME] [--dataset-repo OWNER/NAME]``; then upload
@@ -19,7 +20,9 @@ from typing import Sequence
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-APP_FILES = ("app.py", "handlers.py", "requirements.txt")
+APP_FILES = ("app.py", "handlers.py", "about.py", "requirements.txt")
+METRIC_MODULE = Path("metrics") / "facemask_metrics"
+"""The evaluate module the "About the model" tab measures with, copied as it is in the repository."""
 
 
 def build_space(dest: Path, model_repo: str | None = None, dataset_repo: str | None = None) -> Path:
@@ -38,6 +41,7 @@ def build_space(dest: Path, model_repo: str | None = None, dataset_repo: str | N
         shutil.copy2(HERE / name, dest / name)
     shutil.copytree(HERE / "examples", dest / "examples")
     shutil.copytree(REPO / "facemask", dest / "facemask", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(REPO / METRIC_MODULE, dest / METRIC_MODULE, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     card = SpaceCard.load(HERE / "README.md")
     if model_repo:
         card.data.models = [model_repo]

@@ -1,9 +1,11 @@
 """The Gradio Space: the app's own bundle (``app/bundle.py``), its card naming the model and dataset repos.
 
-The bundle is ``app.py`` + ``handlers.py`` + examples + ``requirements.txt`` with a copy of the
-``facemask`` core beside them, and no model: the app (``app/app.py: model_source``) reads the model
-repo id from the first ``models:`` entry of the Space card's YAML, which is set here, and downloads
-the model when it starts. The same YAML links the Space to the model and dataset pages on the Hub.
+The bundle is ``app.py`` + ``handlers.py`` + ``about.py`` + examples + ``requirements.txt`` with a copy
+of the ``facemask`` core and of the evaluate module ``metrics/facemask_metrics`` beside them, and no
+model: the app (``app/app.py: model_source``) reads the model repo id from the first ``models:`` entry
+of the Space card's YAML, which is set here, and downloads the model when it starts; its "About the
+model" tab (``app/about.py``) measures the model on the test split of the first ``datasets:`` entry.
+The same YAML links the Space to the model and dataset pages on the Hub.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from .commit import PushResult, commit_folder, format_plan, list_files
 from .settings import PublishError, RepoIds
 
 BUNDLER = "bundle.py"
+REQUIRED_FILES = ("about.py", "metrics/facemask_metrics/facemask_metrics.py")
+"""Besides the card's app_file: the About tab and the metric module it measures with."""
 
 
 def _load_bundler(app_dir: Path) -> ModuleType:
@@ -43,6 +47,9 @@ def check_bundle(bundle: Path, repos: RepoIds) -> SpaceCard:
         raise PublishError(f"the Space card declares sdk {data.sdk!r}, not gradio")
     if not data.app_file or not (bundle / str(data.app_file)).is_file():
         raise PublishError(f"the Space card's app_file {data.app_file!r} is not in the bundle")
+    missing = [name for name in REQUIRED_FILES if not (bundle / name).is_file()]
+    if missing:
+        raise PublishError(f"the Space bundle lacks {', '.join(missing)}")
     if data.models != [repos.model] or data.datasets != [repos.dataset]:
         raise PublishError(f"the Space card names models {data.models} and datasets {data.datasets}, not {repos.model} / {repos.dataset}")
     return card

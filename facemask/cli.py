@@ -1,7 +1,8 @@
-"""Command line: ``python -m facemask classify|detect`` printing one JSON object per input line.
+"""Command line: ``python -m facemask classify|detect|video`` printing one JSON object per input line.
 
 ``classify`` treats each whole image as one face crop. ``detect`` runs the full pipeline and,
 with ``--out DIR``, writes ``DIR/<stem>.png`` (privacy blur applied, boxes and labels drawn).
+``video`` writes the anonymised, annotated video (see :mod:`facemask.video`).
 An unreadable input prints ``{"path": ..., "error": ...}``; the run goes on and exits 1 at the end.
 """
 
@@ -74,6 +75,50 @@ def _detect(args: argparse.Namespace, settings: Settings) -> int:
     return _run_each(iter_image_paths(args.paths), handle)
 
 
+def _video(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from .pipeline import Pipeline
+    from .video import VideoError, anonymize_video, iter_video_paths, output_path
+
+    paths = iter_video_paths(args.paths)
+    several = len(paths) > 1 or any(path.is_dir() for path in args.paths)
+    if several:
+        args.out.mkdir(parents=True, exist_ok=True)
+    pipeline = Pipeline(settings)
+    frames_file = args.frames_jsonl.open("w") if args.frames_jsonl is not None else None
+    failed, used = False, set()
+    try:
+        for path in paths:
+            dest = output_path(path, args.out, several)
+            if dest in used:  # clip.mov and clip.mp4 in one folder
+                dest = dest.with_name(f"{path.name}.mp4")
+            used.add(dest)
+            with tqdm(desc=path.name, unit="frame", file=sys.stderr, leave=False, mininterval=0.5) as bar:
+
+                def progress(done: int, total: int) -> None:
+                    bar.total = total
+                    bar.update(done - bar.n)
+
+                def write(record: Any) -> None:
+                    if frames_file is not None:
+                        line = record.to_dict() if not several else {"path": str(path), **record.to_dict()}
+                        frames_file.write(json.dumps(line) + "\n")
+
+                try:
+                    summary = anonymize_video(pipeline, path, dest, threshold=args.threshold, on_frame=write,
+                                              progress=progress)
+                except (VideoError, OSError) as exc:
+                    failed = True
+                    _emit({"path": str(path), "error": str(exc)})
+                    continue
+            _emit(summary.to_dict())
+    finally:
+        if frames_file is not None:
+            frames_file.close()
+    return 1 if failed else 0
+
+
 def _export(args: argparse.Namespace, settings: Settings) -> int:
     from .export import export_onnx
 
@@ -104,6 +149,17 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--out", type=Path, help="folder for annotated PNGs")
     detect.add_argument("paths", nargs="+", type=Path, help="image files or folders")
     detect.set_defaults(func=_detect)
+
+    video = sub.add_parser("video", help="anonymise and annotate videos; faces tracked across frames")
+    add_model(video)
+    video.add_argument("--out", type=Path, required=True, help="output video (one input) or folder (several)")
+    video.add_argument("--frames-jsonl", type=Path, help="write one JSON line per frame (faces, blurred regions)")
+    video.add_argument("--threshold", type=float, default=None, help="detection score threshold (0-1)")
+    video.add_argument("--no-blur", action="store_true", help="do not pixelate eyes and forehead")
+    video.add_argument("--full-face", action="store_true", help="pixelate the whole face instead of the eye band")
+    video.add_argument("--detector", choices=("auto", "yunet", "yuface"), help="face detector back-end")
+    video.add_argument("paths", nargs="+", type=Path, help="video files or folders")
+    video.set_defaults(func=_video)
 
     export = sub.add_parser("export", help="export model.onnx beside a model folder's weights")
     export.add_argument("model_dir", nargs="?", help="model folder (default: the configured model)")

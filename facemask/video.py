@@ -1,0 +1,385 @@
+"""Video files: every frame through the pipeline and the tracker, out as an anonymised, annotated video.
+
+Frames stream through (decode -> :meth:`Pipeline.analyze` -> :class:`FaceTracker` -> blur, then boxes
+and labels -> encode), so memory stays bounded however long the video. The output keeps the input's
+resolution, frame count, timestamps (so frame rate and duration) and rotation: frames are turned
+upright for the detector, annotated upright, turned back and written with the input's rotation
+metadata, so players show them upright with the boxes on the faces, and every coordinate reported
+is in the upright picture. Audio streams are copied packet for packet, or re-encoded to AAC when the
+output container cannot carry their codec. Video is H.264 (libx264, yuv420p, ``video_crf``) in MP4
+with the index at the front (faststart) so browsers play it while downloading.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Callable
+
+import av
+import numpy as np
+
+from .config import BlurMode, Settings
+from .labels import LABELS
+from .pipeline import DetectionResult, Pipeline
+from .tracking import FaceTracker
+
+log = logging.getLogger(__name__)
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts",
+                            ".m2ts", ".3gp", ".wmv", ".flv", ".ogv"})
+"""File names taken as videos when a folder is given."""
+OUTPUT_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
+COPYABLE_AUDIO = {
+    "mp4": {"aac", "mp3", "opus", "ac3", "eac3", "alac", "flac"},
+    "mov": {"aac", "mp3", "ac3", "eac3", "alac", "pcm_s16le", "pcm_s24le", "pcm_f32le"},
+    "matroska": None,  # any codec
+}
+"""Audio codecs each output container takes as they are (others are re-encoded to AAC)."""
+
+
+class VideoError(Exception):
+    """A video that cannot be read, is over a limit, or cannot be written (the message says which)."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video file holds; ``width`` and ``height`` are of the upright picture."""
+
+    width: int
+    height: int
+    fps: float
+    frames: int
+    """Frame count from the container (estimated from duration x fps when the container has none)."""
+    duration: float
+    rotation: int
+    """Degrees (counter-clockwise) the stored frames are turned to be shown upright."""
+    audio: list[str]
+    """Codec of each audio stream."""
+    size_bytes: int
+
+
+@dataclass
+class FrameRecord:
+    """One processed frame: the ``--frames-jsonl`` line."""
+
+    frame: int
+    time: float
+    faces: list[dict[str, Any]]
+    blurred: list[list[int]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"frame": self.frame, "time": self.time, "faces": self.faces, "blurred": self.blurred}
+
+
+@dataclass
+class VideoSummary:
+    """What came out: the CLI's JSON line per input."""
+
+    path: str
+    out: str
+    frames: int
+    fps: float
+    width: int
+    height: int
+    duration: float
+    faces: dict[str, int]
+    """Distinct faces (tracks) per label."""
+    face_frames: dict[str, int]
+    """Frames x faces per label (a face seen in 30 frames counts 30)."""
+    audio: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "out": self.out, "frames": self.frames, "fps": self.fps, "width": self.width,
+                "height": self.height, "duration": self.duration, "faces": self.faces,
+                "face_frames": self.face_frames}
+
+
+def _open_input(path: Path) -> av.container.InputContainer:
+    if not path.is_file():
+        raise VideoError(f"no such file: {path}")
+    try:
+        container = av.open(str(path), "r")
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
+        raise VideoError(f"not a readable video ({_reason(exc)})") from None
+    if not container.streams.video:
+        container.close()
+        raise VideoError("the file holds no video stream")
+    if container.format.name.startswith("image2") or container.format.name.endswith("_pipe"):
+        container.close()
+        raise VideoError("this is a still image, not a video (use detect for photos)")
+    return container
+
+
+def _reason(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text.split(":")[-1].strip() if text else type(exc).__name__
+
+
+def _rate(stream: av.video.stream.VideoStream) -> Fraction:
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    return Fraction(rate) if rate else Fraction(25)
+
+
+def _first_frame(container: av.container.InputContainer) -> av.VideoFrame:
+    try:
+        return next(container.decode(video=0))
+    except StopIteration:
+        raise VideoError("the video stream holds no frame") from None
+    except av.error.FFmpegError as exc:
+        raise VideoError(f"cannot decode the video ({_reason(exc)})") from None
+
+
+def probe(path: Path | str) -> VideoInfo:
+    """Read a video's size, frame rate, frame count, duration, rotation and audio (decodes one frame)."""
+    path = Path(path)
+    container = _open_input(path)
+    try:
+        stream = container.streams.video[0]
+        first = _first_frame(container)
+        rate = _rate(stream)
+        duration = _duration(container, stream)
+        frames = stream.frames or int(round(duration * float(rate)))
+        rotation = _rotation(first)
+        width, height = first.width, first.height
+        if rotation % 180:
+            width, height = height, width
+        audio = [s.codec_context.name for s in container.streams.audio]
+        return VideoInfo(width, height, round(float(rate), 3), frames, round(duration, 3), rotation, audio,
+                         path.stat().st_size)
+    finally:
+        container.close()
+
+
+def _duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / av.time_base
+    return 0.0
+
+
+def _rotation(frame: av.VideoFrame) -> int:
+    """The frame's display rotation rounded to a quarter turn (0, 90, 180, 270)."""
+    try:
+        degrees = float(frame.rotation or 0)
+    except (AttributeError, ValueError):
+        return 0
+    return int(round(degrees / 90.0)) % 4 * 90
+
+
+def check_limits(info: VideoInfo, settings: Settings) -> None:
+    """Raise :class:`VideoError` when a video is over the app's limits (length, frame size, file size)."""
+    if info.size_bytes > settings.video_max_bytes:
+        raise VideoError(f"the file is larger than {settings.video_max_bytes // 2**20} MB")
+    if info.duration > settings.video_max_seconds + 0.5 / max(info.fps, 1.0):
+        raise VideoError(f"the video is {info.duration:.1f} s long; the limit is {settings.video_max_seconds:g} s")
+    if info.width * info.height > settings.video_max_pixels:
+        raise VideoError(f"frames of {info.width}x{info.height} are larger than the limit "
+                         f"({settings.video_max_pixels / 1e6:.1f} megapixels)")
+
+
+def output_path(source: Path, out: Path, several: bool) -> Path:
+    """Where the output of ``source`` goes: ``out`` itself for one input, ``out/<stem>.mp4`` for several
+    (or when ``out`` is an existing folder)."""
+    if several or out.is_dir():
+        return out / f"{source.stem}.mp4"
+    return out
+
+
+class _Writer:
+    """The output container: H.264 video at the input's size and time base, audio copied or re-encoded."""
+
+    def __init__(self, dst: Path, source: av.container.InputContainer, first: av.VideoFrame,
+                 rotation: int, settings: Settings) -> None:
+        fmt = OUTPUT_FORMATS.get(dst.suffix.lower())
+        if fmt is None:
+            raise VideoError(f"the output must end in {', '.join(OUTPUT_FORMATS)}; got {dst.name!r}")
+        if first.width % 2 or first.height % 2:
+            raise VideoError(f"frames of {first.width}x{first.height}: H.264 in yuv420p needs even sizes")
+        self.path = dst
+        self.partial = dst.with_name(f".{dst.name}.part")
+        options = {"movflags": "+faststart"} if fmt in ("mp4", "mov") else {}
+        self.container = av.open(str(self.partial), "w", format=fmt, options=options)
+        in_video = source.streams.video[0]
+        self.video = self.container.add_stream("libx264", rate=_rate(in_video))
+        self.video.width, self.video.height, self.video.pix_fmt = first.width, first.height, "yuv420p"
+        self.video.time_base = in_video.time_base
+        self.video.codec_context.time_base = in_video.time_base
+        self.video.options = {"crf": str(settings.video_crf), "preset": settings.video_preset}
+        if in_video.sample_aspect_ratio:
+            self.video.sample_aspect_ratio = in_video.sample_aspect_ratio
+        if rotation:
+            self.video.set_display_rotation(rotation)
+        self.audio: dict[int, tuple[Any, bool]] = {}
+        self.resamplers: dict[int, av.AudioResampler] = {}
+        copyable = COPYABLE_AUDIO[fmt]
+        for stream in source.streams.audio:
+            name = stream.codec_context.name
+            if copyable is None or name in copyable:
+                self.audio[stream.index] = (self.container.add_stream_from_template(stream), True)
+            else:
+                channels = stream.codec_context.layout.nb_channels if stream.codec_context.layout else 2
+                layout = {1: "mono", 2: "stereo"}.get(channels, stream.codec_context.layout.name)
+                rate = stream.codec_context.sample_rate or 48000
+                out = self.container.add_stream("aac", rate=rate, layout=layout)
+                self.audio[stream.index] = (out, False)
+                self.resamplers[stream.index] = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+        self.audio_codecs = [s.codec_context.name for s, _ in self.audio.values()]
+
+    def video_frame(self, rgb: np.ndarray, pts: int | None, time_base: Fraction) -> None:
+        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        frame.pts, frame.time_base = pts, time_base
+        self.container.mux(self.video.encode(frame))
+
+    def audio_packet(self, packet: av.Packet) -> None:
+        out, copy = self.audio[packet.stream.index]
+        if copy:
+            if packet.dts is None:
+                return
+            packet.stream = out
+            self.container.mux(packet)
+        else:
+            resampler = self.resamplers[packet.stream.index]
+            for frame in packet.decode():
+                for converted in resampler.resample(frame):
+                    converted.pts = None
+                    self.container.mux(out.encode(converted))
+
+    def close(self) -> None:
+        self.container.mux(self.video.encode(None))
+        for index, (out, copy) in self.audio.items():
+            if not copy:
+                for converted in self.resamplers[index].resample(None):
+                    converted.pts = None
+                    self.container.mux(out.encode(converted))
+                self.container.mux(out.encode(None))
+        self.container.close()
+        os.replace(self.partial, self.path)
+
+    def abort(self) -> None:
+        try:
+            self.container.close()
+        except Exception:  # noqa: BLE001 - the error being reported is the one that matters
+            pass
+        self.partial.unlink(missing_ok=True)
+
+
+def anonymize_video(
+    pipeline: Pipeline,
+    source: Path | str,
+    dest: Path | str,
+    threshold: float | None = None,
+    blur: bool | None = None,
+    blur_mode: BlurMode | None = None,
+    on_frame: Callable[[FrameRecord], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> VideoSummary:
+    """Anonymise and annotate ``source`` into ``dest``; ``on_frame`` gets each frame's record,
+    ``progress`` ``(frames done, frames expected)``. Raises :class:`VideoError` for a bad input."""
+    source, dest = Path(source), Path(dest)
+    settings = pipeline.settings
+    blur = settings.blur if blur is None else blur
+    if dest.resolve() == source.resolve():
+        raise VideoError("the output would overwrite the input")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    info = probe(source)
+    container = _open_input(source)
+    writer: _Writer | None = None
+    tracker = FaceTracker(settings)
+    face_frames: Counter[str] = Counter()
+    count, start_time, pts_step = 0, None, None
+    last_pts: int | None = None
+    try:
+        in_video = container.streams.video[0]
+        in_video.thread_type = "AUTO"
+        time_base = in_video.time_base or Fraction(1, 90000)
+        rate = _rate(in_video)
+        pts_step = max(int(round(1 / (rate * time_base))), 1)
+        pending_audio: list[av.Packet] = []
+        for packet in container.demux(in_video, *container.streams.audio):
+            if packet.stream.type == "audio":
+                if writer is None:
+                    pending_audio.append(packet)
+                else:
+                    writer.audio_packet(packet)
+                continue
+            for frame in packet.decode():
+                if writer is None:
+                    writer = _Writer(dest, container, frame, _rotation(frame), settings)
+                    for early in pending_audio:
+                        writer.audio_packet(early)
+                    pending_audio.clear()
+                pts = frame.pts if frame.pts is not None else (last_pts + pts_step if last_pts is not None else 0)
+                last_pts = pts
+                start_time = pts if start_time is None else start_time
+                time = float((pts - start_time) * time_base)
+                record = _process(pipeline, tracker, writer, frame, pts, time_base, count, time, threshold,
+                                  blur, blur_mode, face_frames)
+                if on_frame is not None:
+                    on_frame(record)
+                count += 1
+                if progress is not None:
+                    progress(count, max(info.frames, count))
+        if writer is None:
+            raise VideoError("the video stream holds no frame")
+        writer.close()
+    except av.error.FFmpegError as exc:
+        if writer is not None:
+            writer.abort()
+        raise VideoError(f"the video could not be processed after {count} frames ({_reason(exc)})") from None
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    finally:
+        container.close()
+    duration = info.duration or (count / float(rate) if rate else 0.0)
+    return VideoSummary(
+        path=str(source), out=str(dest), frames=count, fps=info.fps, width=info.width, height=info.height,
+        duration=duration, faces=tracker.track_labels(), face_frames={label: face_frames[label] for label in LABELS},
+        audio=writer.audio_codecs,
+    )
+
+
+def _process(
+    pipeline: Pipeline, tracker: FaceTracker, writer: _Writer, frame: av.VideoFrame, pts: int,
+    time_base: Fraction, index: int, time: float, threshold: float | None, blur: bool,
+    blur_mode: BlurMode | None, face_frames: Counter[str],
+) -> FrameRecord:
+    """One frame: upright, analyse (every ``video_detect_every``-th frame), track, render, turn back, encode."""
+    turns = _rotation(frame) // 90
+    image = frame.to_ndarray(format="rgb24")
+    if turns:
+        image = np.ascontiguousarray(np.rot90(image, turns))
+    height, width = image.shape[:2]
+    if index % pipeline.settings.video_detect_every == 0:
+        result = pipeline.analyze(image, threshold=threshold, blur=blur, blur_mode=blur_mode)
+    else:
+        result = DetectionResult(width, height, [], pipeline.detector.name, pipeline.classifier.runtime)
+    tracked = tracker.update(result, time, blur=blur)
+    rendered = pipeline.render(image, tracked.result)
+    if turns:
+        rendered = np.ascontiguousarray(np.rot90(rendered, -turns))
+    writer.video_frame(rendered, pts, time_base)
+    faces = []
+    for face, track_id in zip(tracked.result.faces, tracked.track_ids):
+        face_frames[face.label] += 1
+        faces.append({**face.to_dict(), "track": track_id})
+    return FrameRecord(index, round(time, 6), faces, [list(map(int, r)) for r in tracked.result.blurred])
+
+
+def iter_video_paths(paths: list[Path]) -> list[Path]:
+    """Files as given; folders expanded to the videos in them (sorted)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES))
+        else:
+            found.append(path)
+    return found
+

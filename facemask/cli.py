@@ -70,7 +70,7 @@ def _detect(args: argparse.Namespace, settings: Settings) -> int:
             rendered = pipeline.render(image, result)
             cv2.imwrite(str(out_dir / f"{path.stem}.png"), cv2.cvtColor(rendered, cv2.COLOR_RGB2BGR))
         data = result.to_dict()
-        return {"width": data["width"], "height": data["height"], "faces": data["faces"]}
+        return {"width": data["width"], "height": data["height"], "faces": data["faces"], "blurred": data["blurred"]}
 
     return _run_each(iter_image_paths(args.paths), handle)
 

@@ -81,6 +81,7 @@ class DetectionResult:
             "width": self.width,
             "height": self.height,
             "faces": [face.to_dict() for face in self.faces],
+            "blurred": [list(region) for region in self.blurred],
             "summary": self.summary(),
             "detector": self.detector,
             "runtime": self.runtime,

@@ -68,7 +68,7 @@ def test_bad_input_is_reported_as_json_and_the_run_goes_on(test_data, tmp_path):
     bad.write_text("this is not a picture")
     code, lines, stderr = run_cli("detect", str(bad), str(test_data / "astronaut.jpg"), str(tmp_path / "missing.png"))
     assert code == 1
-    assert [set(line) for line in lines] == [{"path", "error"}, {"path", "width", "height", "faces"}, {"path", "error"}]
+    assert [set(line) for line in lines] == [{"path", "error"}, {"path", "width", "height", "faces", "blurred"}, {"path", "error"}]
     assert "not an image" in lines[0]["error"] and "no such file" in lines[2]["error"]
     assert "Traceback" not in stderr
 

@@ -95,6 +95,7 @@ def test_cli_writes_only_blurred_images_by_default(test_data, tmp_path, astronau
     for x0, y0, x1, y1 in _eye_patches(face["box"], face["landmarks"]):
         assert np.abs(written[y0:y1, x0:x1].astype(int) - astronaut[y0:y1, x0:x1].astype(int)).mean() > 4
     assert list(tmp_path.iterdir()) == [tmp_path / "astronaut.png"]
+    assert face["blur"] in json.loads(run.stdout)["blurred"]  # the region is listed at the top level too
 
 
 def _leaves(value):
@@ -167,6 +168,38 @@ def test_faces_under_the_display_threshold_are_blurred_down_to_the_blur_threshol
     (x0, y0, x1, y1), _ = _eye_patches(face.box, face.landmarks)
     changed = not np.array_equal(output[y0:y1, x0:x1], astronaut[y0:y1, x0:x1])
     assert changed is blurred and (len(result.blurred) == 1) is blurred
+
+
+def test_detect_json_lists_every_pixelated_region_faces_under_the_display_threshold_included(pipeline, astronaut):
+    shown = _astronaut_face(pipeline, astronaut, 0.9)
+    x, y, w, h = shown.box
+    hidden = Face(box=(x + 260.0, y, w, h), score=0.47, landmarks=shown.landmarks + np.float32([260.0, 0.0]))
+    two = Pipeline(Settings(), classifier=_UnsureClassifier(), detector=_FixedDetector([shown, hidden]))
+    result = two.analyze(astronaut)
+    data = json.loads(json.dumps(result.to_dict()))
+    assert len(data["faces"]) == 1  # only the face over the display threshold gets a label
+    assert data["faces"][0]["blur"] in data["blurred"]
+    assert len(data["blurred"]) == 2
+    output = two.render(astronaut, result, draw=False)
+    changed = np.any(output != astronaut, axis=2)
+    listed = np.zeros_like(changed)
+    for rx, ry, rw, rh in data["blurred"]:
+        listed[ry : ry + rh, rx : rx + rw] = True
+    assert changed.any() and not (changed & ~listed).any()  # nothing is pixelated outside the listed regions
+
+
+def test_no_blur_means_no_listed_regions(pipeline, astronaut):
+    data = pipeline.analyze(astronaut, blur=False).to_dict()
+    assert data["faces"] and data["blurred"] == []
+
+
+def test_app_detect_api_lists_the_pixelated_regions(pipeline, test_data):
+    pytest.importorskip("gradio")
+    from app.handlers import Handlers
+
+    _, results = Handlers(pipeline).detect({"path": str(test_data / "group.jpg")}, 0.5, True, "eyes")
+    assert len(results["faces"]) == 6
+    assert sorted(face["blur"] for face in results["faces"]) == sorted(results["blurred"])
 
 
 # Synthetic faces: a head modelled as a vertical cylinder of radius R, facial features given as

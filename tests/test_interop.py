@@ -4,6 +4,7 @@ folder and from a (local) Hub server."""
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -172,3 +173,112 @@ def test_face_crop_refuses_a_box_outside_the_image() -> None:
 
     with pytest.raises(ValueError, match="outside"):
         face_crop(DATA / "astronaut.jpg", (900, 900, 50, 50))
+
+
+# -- the model card's "How to use": every snippet runs exactly as printed -----------------------------------
+
+CARD = MODEL_DIR / "README.md"
+CARD_REPO_ID = "facemask/facemask-mobilenetv2"
+"""The repo id the card's snippets name (``python -m hub push-model``'s default)."""
+SNIPPET_MARKERS = {
+    "transformers": "from transformers import pipeline",
+    "timm": "timm.create_model(",
+    "facemask": "MaskClassifier.from_pretrained(",
+    "space": "from gradio_client import Client",
+}
+
+
+def card_snippets() -> dict[str, str]:
+    """The fenced Python blocks of the committed card's "How to use" section, keyed by loader."""
+    import re
+
+    section = CARD.read_text().split("## How to use\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    keyed = {name: [b for b in blocks if marker in b] for name, marker in SNIPPET_MARKERS.items()}
+    assert all(len(found) == 1 for found in keyed.values()), keyed
+    assert len(blocks) == len(SNIPPET_MARKERS), "a snippet in the card is not run by the tests"
+    return {name: found[0] for name, found in keyed.items()}
+
+
+def run_snippet(hub: HubHandle, code: str, workdir: Path, hf_home: Path, **env: str) -> str:
+    """Run ``code`` in a fresh interpreter from ``workdir`` (where ``photo.jpg`` lies); returns its stdout."""
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.fakehub.client import client_env
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(DATA / "group.jpg", workdir / "photo.jpg")
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=workdir, capture_output=True, text=True, timeout=300,
+        env={**client_env(hub, hf_home, token=None), "PYTHONPATH": str(REPO), **env},
+    )  # fmt: skip
+    assert proc.returncode == 0, f"the card's snippet failed:\n{code}\n--- stderr\n{proc.stderr[-3000:]}"
+    return proc.stdout
+
+
+def per_face_answers(stdout: str) -> list[tuple[str, float]]:
+    """``label score`` lines printed by the transformers and timm snippets."""
+    answers = [line.split() for line in stdout.strip().splitlines()]
+    assert answers and all(len(a) == 2 and a[0] in LABELS for a in answers), stdout
+    return [(label, float(score)) for label, score in answers]
+
+
+def test_card_usage_section_is_the_generators(local) -> None:
+    from training.model_card import usage_section
+
+    size = json.loads((MODEL_DIR / "config.json").read_text())["pretrained_cfg"]["input_size"][1]
+    assert usage_section(size) in CARD.read_text()  # regenerate the card when the snippets change
+    assert "face_crop" in card_snippets()["transformers"] and "face_crop" in card_snippets()["timm"]
+
+
+def check_loader_snippets(outputs: dict[str, str]) -> None:
+    transformers, timm_answers = per_face_answers(outputs["transformers"]), per_face_answers(outputs["timm"])
+    assert len(transformers) == len(timm_answers) >= 3
+    for (label_a, score_a), (label_b, score_b) in zip(transformers, timm_answers):
+        assert label_a == label_b and abs(score_a - score_b) <= 2e-3
+    assert {"with_mask", "without_mask"} <= {label for label, _ in transformers}
+    first, summary = outputs["facemask"].strip().splitlines()
+    scores = ast.literal_eval(first)
+    assert set(scores) == set(LABELS) and abs(sum(scores.values()) - 1) < 0.01
+    assert "faces:" in summary
+
+
+def test_card_snippets_run_as_printed_on_the_local_folder(fake_hub: HubHandle, tmp_path: Path) -> None:
+    outputs = {}
+    for name in ("transformers", "timm", "facemask"):
+        code = card_snippets()[name].replace(f"hf-hub:{CARD_REPO_ID}", f"local-dir:{MODEL_DIR}")
+        code = code.replace(CARD_REPO_ID, str(MODEL_DIR))
+        outputs[name] = run_snippet(fake_hub, code, tmp_path / name, tmp_path / f"hf_{name}")
+    check_loader_snippets(outputs)
+
+
+def test_card_snippets_run_unchanged_against_the_hub(fake_hub: HubHandle, tmp_path: Path) -> None:
+    pushed = hub_cli(fake_hub, tmp_path / "hf_push", "push-model")  # the default repo: the card's own id
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    assert f"model {CARD_REPO_ID}: " in pushed.stdout
+
+    outputs = {name: run_snippet(fake_hub, card_snippets()[name], tmp_path / name, tmp_path / f"hf_{name}")
+               for name in ("transformers", "timm", "facemask")}  # fmt: skip
+
+    check_loader_snippets(outputs)
+    served = [r.path for r in fake_hub.requests() if r.status == 200]
+    assert any(p.startswith(f"/{CARD_REPO_ID}/resolve/") and p.endswith("/model.safetensors") for p in served)
+
+
+def test_card_space_snippet_runs_against_the_app(fake_hub: HubHandle, tmp_path_factory: pytest.TempPathFactory) -> None:
+    from tests.appserver import start_app, stop_app
+    from training.model_card import SPACE_ID
+
+    code = card_snippets()["space"]
+    assert f'Client("{SPACE_ID}")' in code
+    server = start_app(tmp_path_factory.mktemp("card_app"), env={"FACEMASK_MODEL": str(MODEL_DIR), "HF_HUB_OFFLINE": "1"})
+    try:
+        workdir = tmp_path_factory.mktemp("space_snippet")
+        stdout = run_snippet(fake_hub, code.replace(SPACE_ID, server.url), workdir, workdir / "hf_home")
+    finally:
+        stop_app(server)
+    summary, *faces = [line for line in stdout.strip().splitlines() if not line.startswith("Loaded as API")]
+    assert summary.startswith(f"{len(faces)} faces:") and len(faces) >= 3, stdout
+    assert {line.split()[0] for line in faces} >= {"with_mask", "without_mask"}

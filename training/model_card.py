@@ -7,10 +7,13 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from facemask.config import Settings
 from facemask.labels import LABELS
 
 REPO_ID = "facemask/facemask-mobilenetv2"
 DATASET_ID = "facemask/facemask-face-crops"
+SPACE_ID = "facemask/facemask-demo"
+"""The demo Space (``python -m hub deploy-space``), in the card's gradio_client snippet."""
 
 
 def _pct(value: float) -> str:
@@ -112,7 +115,7 @@ def _training_text(metrics: dict[str, Any]) -> str:
     c = metrics["config"]
     text = (
         f"Fine-tuned from ImageNet weights for up to {c['epochs']} epochs of {c['samples_per_epoch']} faces drawn with class-balancing "
-        f"weights (source weights {_weights_text(c.get('source_weight', {}))}, real incorrect_mask faces x{c.get('real_incorrect_weight', 1.0)}), "
+        f"weights (source weights {_weights_text(c.get('source_weight') or ({'real crowd faces': c['real_weight']} if 'real_weight' in c else {}))}, real incorrect_mask faces x{c.get('real_incorrect_weight', 1.0)}), "
         f"AdamW lr {c['lr']}, cosine schedule, label smoothing {c['label_smoothing']}, "
         f"stem + first {c['frozen_blocks']} stages frozen, early stopping on {_selection_text(c.get('select_real_share', 0.0))} "
         f"(patience {c['patience']}; no new epoch once it would end past {c['train_budget_s']:.0f} s of training)"
@@ -160,6 +163,79 @@ def _rwmfd_text(metrics: dict[str, Any]) -> str:
     )
 
 
+def usage_section(size: int) -> str:
+    """The card's "How to use": one snippet per loader, each run as printed by ``tests/test_interop.py``."""
+    return f"""## How to use
+
+The model classifies a **square face crop with a margin of {Settings().crop_margin:.0%} of the face box on each side**, the crop
+training and the app cut. `facemask.face_crop(image, box)` (the project's `facemask` package) cuts it from
+a photo and a face box `(x, y, w, h)` from any face detector; `facemask.create_detector()` finds the boxes.
+Resize ({size} px), interpolation, crop and ImageNet mean/std come from `pretrained_cfg` in `config.json`,
+so every loader below prepares the crop the same way and gives the same probabilities (to 1e-3, checked
+by the project's tests); the decision rule is in the weights. Labels: {list(LABELS)}.
+
+With transformers (`pipeline` or `AutoModelForImageClassification`; it loads as a timm model):
+
+```python
+from transformers import pipeline
+from facemask import create_detector, face_crop, load_image
+
+classify = pipeline("image-classification", model="{REPO_ID}")
+image = load_image("photo.jpg")
+crops = [face_crop(image, face.box) for face in create_detector().detect(image)]
+for answer in classify(crops):
+    print(answer[0]["label"], round(answer[0]["score"], 3))
+```
+
+With timm and its own eval transform:
+
+```python
+import timm
+import torch
+from facemask import create_detector, face_crop, load_image
+
+model = timm.create_model("hf-hub:{REPO_ID}", pretrained=True).eval()
+transform = timm.data.create_transform(**timm.data.resolve_data_config({{}}, model=model))
+labels = model.pretrained_cfg["label_names"]
+image = load_image("photo.jpg")
+crops = [face_crop(image, face.box) for face in create_detector().detect(image)]
+with torch.inference_mode():
+    probs = model(torch.stack([transform(crop) for crop in crops])).softmax(-1)
+for p in probs:
+    print(labels[int(p.argmax())], round(float(p.max()), 3))
+```
+
+With `facemask` (ONNX Runtime when `model.onnx` is in the repo, else PyTorch; or the whole app pipeline:
+detect, classify and privacy blur):
+
+```python
+import numpy as np
+from facemask import MaskClassifier, Pipeline, Settings, face_crop
+
+classifier = MaskClassifier.from_pretrained("{REPO_ID}")
+crop = face_crop("photo.jpg", box=(75, 79, 88, 107))
+print(dict(zip(classifier.labels, classifier.predict_proba([np.asarray(crop)])[0].round(3).tolist())))
+
+annotated, result = Pipeline(Settings(model="{REPO_ID}"))("photo.jpg")
+print(result.summary())
+```
+
+From the demo Space, with `gradio_client` (nothing to install but the client):
+
+```python
+from gradio_client import Client, handle_file
+
+client = Client("{SPACE_ID}")
+annotated_path, results = client.predict(handle_file("photo.jpg"), api_name="/detect")
+print(results["summary"])
+for face in results["faces"]:
+    print(face["label"], face["scores"], face["box"])
+```
+
+Command line: `python -m facemask detect --model {REPO_ID} --out out/ photo.jpg` (JSON lines; annotated
+images with the privacy blur) and `python -m facemask classify --model {REPO_ID} crop.jpg`."""
+
+
 def render(metrics: dict[str, Any], confusion_png: str, slices_png: str) -> str:
     """The Markdown body of the card."""
     s, test, speed = metrics["summary"], metrics["test"], metrics["speed"]
@@ -184,32 +260,7 @@ Counting or flagging mask use in photos and video frames of people who know they
 identification, and not for medical or safety certification: the model only looks at a face crop, it
 cannot tell a filtering respirator from a scarf.
 
-## How to use
-
-The model expects a square face crop with a margin of 20% of the face box on each side (as the
-`facemask` package crops it), resized to {size} px and normalised with ImageNet mean/std (the
-`pretrained_cfg` in `config.json`).
-
-```python
-from facemask import MaskClassifier, Pipeline, Settings
-
-classifier = MaskClassifier.from_pretrained("{REPO_ID}")   # or a local folder; ONNX runtime if model.onnx is present
-probs = classifier.predict_proba([face_crop_rgb_uint8])     # N x 3, columns {list(LABELS)}
-
-annotated, result = Pipeline(Settings(model="{REPO_ID}"))("photo.jpg")   # detect + classify + privacy blur
-print(result.summary())
-```
-
-With plain timm (labels in `config.json` → `label_names`):
-
-```python
-import timm
-model = timm.create_model("hf-hub:{REPO_ID}", pretrained=True).eval()
-cfg = timm.data.resolve_data_config({{}}, model=model)
-```
-
-Command line: `python -m facemask detect --model {REPO_ID} --out out/ photo.jpg` (JSON lines; annotated
-images with the privacy blur) and `python -m facemask classify --model {REPO_ID} crop.jpg`.
+{usage_section(size)}
 
 ## Training data
 
@@ -244,8 +295,9 @@ splits. Split 70/15/15 (seed {metrics['config']['seed']}), stratified by source 
 
 ## Evaluation
 
-Metrics are computed with scikit-learn. Unsafe error = a `without_mask` face called `with_mask`, as a share
-of `without_mask` faces.
+Metrics are computed with the `evaluate` module `facemask_metrics` (`metrics/facemask_metrics` in the project,
+also published as a metric Space: `evaluate.load("<owner>/facemask_metrics")`). Unsafe error = a `without_mask`
+face called `with_mask`, as a share of `without_mask` faces.
 
 ### Test split (face crops)
 

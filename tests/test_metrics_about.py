@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from facemask.labels import LABELS
 from tests.fakehub import HubHandle
 from tests.fakehub.client import run_client
 from tests.fakehub.fixtures import fake_hub  # noqa: F401  (pytest fixture)
-from tests.test_hub import build_small_dataset, hub_cli
+from tests.test_hub import build_small_dataset, hub_cli, published, space_app, space_dir  # noqa: F401  (fixtures)
 
 REPO = Path(__file__).resolve().parents[1]
 APP_DIR = REPO / "app"
@@ -176,3 +177,15 @@ def test_space_bundle_carries_the_tab_and_the_metric_module(tmp_path: Path) -> N
     requirements = (dest / "requirements.txt").read_text()
     assert "datasets" in requirements and "evaluate" in requirements
     assert about.dataset_source({}, dest / "README.md") == "o/crops"
+
+
+def test_the_space_pulls_the_dataset_and_measures_its_test_split_at_start_up(fake_hub: HubHandle, space_app) -> None:
+    """The Space as ``python -m hub all`` publishes it: its card's ``datasets:`` entry is what the tab measures."""
+    expected = "about: test split of tester/face-mask-crops measured"
+    deadline = time.monotonic() + 240
+    while expected not in space_app.log() and time.monotonic() < deadline:
+        time.sleep(1)
+
+    assert expected in space_app.log(), space_app.log()[-3000:]
+    served = [r.path for r in fake_hub.requests() if r.status == 200]
+    assert any(p.startswith("/datasets/tester/face-mask-crops/resolve/") and p.endswith(".parquet") for p in served)

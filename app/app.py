@@ -37,6 +37,7 @@ from facemask import Pipeline, Settings  # noqa: E402
 from facemask.config import BUNDLED_MODEL_DIR  # noqa: E402
 from about import add_tab, dataset_source, report_for  # noqa: E402
 from handlers import BLUR_MODES, TABLE_HEADERS, Handlers  # noqa: E402
+from video_tab import add_tab as add_video_tab  # noqa: E402
 
 log = logging.getLogger("facemask.app")
 
@@ -116,6 +117,7 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                                       webcam_options=gr.WebcamOptions(mirror=True), height=480, scale=2)
                     live = gr.Image(type="numpy", format="jpeg", label="Live result", interactive=False,
                                     elem_id="webcam-output", height=480, scale=3)
+            add_video_tab(pipeline, [threshold, blur, blur_mode], handlers.check_options)
             add_tab(report_for(pipeline, dataset_source(os.environ, SPACE_README)))
         summary = gr.Markdown(label="Summary", elem_id="summary")
         with gr.Row():
@@ -133,8 +135,10 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             api_description="Find every face; returns the annotated, privacy-blurred image and the per-face results.",
         ).success(handlers.show, inputs=[results], outputs=[summary, chart, table], api_visibility="private")
         table.select(handlers.select, inputs=[results], outputs=[chart], api_visibility="private")
+        tracker = gr.State(None)  # this visitor's FaceTracker: blur carried over frames the detector misses
         webcam.stream(
-            handlers.detect_frame, inputs=[webcam, *options], outputs=[live, results, summary, chart, table],
+            handlers.detect_frame, inputs=[webcam, *options, tracker],
+            outputs=[live, results, summary, chart, table, tracker],
             api_name="detect_frame", api_visibility="undocumented", preprocess=False, concurrency_id="pipeline",
             stream_every=STREAM_EVERY_S, time_limit=STREAM_TIME_LIMIT_S, show_progress="hidden",
         )

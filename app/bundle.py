@@ -20,7 +20,7 @@ from typing import Sequence
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-APP_FILES = ("app.py", "handlers.py", "about.py", "requirements.txt")
+APP_FILES = ("app.py", "handlers.py", "about.py", "video_tab.py", "requirements.txt")
 METRIC_MODULE = Path("metrics") / "facemask_metrics"
 """The evaluate module the "About the model" tab measures with, copied as it is in the repository."""
 

@@ -12,12 +12,14 @@ import base64
 import binascii
 import logging
 import math
+import time
 from typing import Any
 
 import gradio as gr
 import numpy as np
 
 from facemask import DetectionResult, ImageError, Pipeline
+from facemask.tracking import FaceTracker
 from facemask.labels import DISPLAY_NAMES, LABELS
 
 log = logging.getLogger("facemask.app")
@@ -101,7 +103,13 @@ class Handlers:
             raise gr.Error(f"The blur mode must be one of {', '.join(modes)}.", title="Bad setting", print_exception=False)
         return value, bool(blur), str(blur_mode)
 
-    def _run(self, payload: Any, threshold: Any, blur: Any, blur_mode: Any) -> tuple[np.ndarray, DetectionResult] | None:
+    def check_options(self, threshold: Any, blur: Any, blur_mode: Any) -> tuple[float, bool, str]:
+        """The checked threshold, blur switch and blur mode (a clear error for a bad one); the Video tab uses it too."""
+        return self._options(threshold, blur, blur_mode)
+
+    def _run(
+        self, payload: Any, threshold: Any, blur: Any, blur_mode: Any, tracker: FaceTracker | None = None
+    ) -> tuple[np.ndarray, DetectionResult] | None:
         source = image_source(payload, self.pipeline.settings.max_file_bytes)
         if source is None:
             return None
@@ -112,6 +120,8 @@ class Handlers:
             raise gr.Error(f"Cannot use this file: {exc}.", title="Not a usable image", print_exception=False) from None
         try:
             result = self.pipeline.analyze(image, threshold=value, blur=blur_on, blur_mode=mode)  # type: ignore[arg-type]
+            if tracker is not None:  # a stream: carry the blur of faces missed in this frame, smooth labels
+                result = tracker.update(result, time.monotonic(), blur=blur_on).result
             return self.pipeline.render(image, result), result
         except Exception as exc:  # one odd image must not take the server down; log the kind only
             log.error("analysis failed (%s)", type(exc).__name__)
@@ -128,15 +138,21 @@ class Handlers:
         return rendered, result.to_dict()
 
     def detect_frame(
-        self, frame: Any, threshold: Any, blur: Any, blur_mode: Any
-    ) -> tuple[np.ndarray | None, Results | None, str, Any, list[list[Any]]]:
-        """One live webcam frame: the processed frame, its results, summary, chart and table."""
-        outcome = self._run(frame, threshold, blur, blur_mode)
+        self, frame: Any, threshold: Any, blur: Any, blur_mode: Any, tracker: FaceTracker | None = None
+    ) -> tuple[np.ndarray | None, Results | None, str, Any, list[list[Any]], FaceTracker]:
+        """One live webcam frame: the processed frame, its results, summary, chart, table and the visitor's tracker.
+
+        The tracker (the visitor's ``gr.State``) keeps a face found in earlier frames blurred in the
+        frames where the detector misses it, and smooths the labels over frames.
+        """
+        if not isinstance(tracker, FaceTracker):
+            tracker = FaceTracker(self.pipeline.settings)
+        outcome = self._run(frame, threshold, blur, blur_mode, tracker)
         if outcome is None:
-            return None, None, *self.show(None)
+            return None, None, *self.show(None), tracker
         rendered, result = outcome
         results = result.to_dict()
-        return rendered, results, *self.show(results)
+        return rendered, results, *self.show(results), tracker
 
     @staticmethod
     def show(results: Results | None) -> tuple[str, Any, list[list[Any]]]:

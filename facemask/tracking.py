@@ -136,11 +136,12 @@ class FaceTracker:
         self._next_id = 1
         self._blur: bool | None = None
         self._last_time: float | None = None
+        self._size: tuple[int, int] | None = None
 
     def reset(self) -> None:
         """Forget every track (the summary counts too)."""
         self._tracks, self._finished, self._next_id = [], [], 1
-        self._blur, self._last_time = None, None
+        self._blur, self._last_time, self._size = None, None, None
 
     def _observations(self, result: DetectionResult, blur: bool) -> list[_Observation]:
         observations: list[_Observation] = []
@@ -195,11 +196,13 @@ class FaceTracker:
         """Track one frame's faces; ``time`` in seconds (increasing), ``blur`` as the result was made.
 
         Returns the frame with smoothed labels and, when ``blur`` is on, the carried regions added
-        to ``blurred``. A change of ``blur`` or a time going backwards starts afresh.
+        to ``blurred``. A change of ``blur`` or of the frame size, or a time going backwards, starts afresh.
         """
-        if self._blur is not None and (blur != self._blur or (self._last_time is not None and time < self._last_time)):
+        size = (result.width, result.height)
+        if self._blur is not None and (blur != self._blur or size != self._size
+                                       or (self._last_time is not None and time < self._last_time)):
             self.reset()
-        self._blur, self._last_time = blur, time
+        self._blur, self._last_time, self._size = blur, time, size
         observations = self._observations(result, blur)
         matches = self._match(observations, time)
         faces: list[FaceResult] = []

@@ -52,7 +52,7 @@ def face_tile(side: int, masked: bool = False) -> np.ndarray:
     return cv2.resize(photo[0:320, 60:380], (side, side), interpolation=cv2.INTER_AREA)
 
 
-def upright_frames(width: int, height: int, frames: int, face: bool, masked: bool = False):
+def moving_face(width: int, height: int, frames: int, face: bool, masked: bool = False):
     """Yield ``(RGB frame, face box or None)``: the face slides left to right and a little down."""
     side = int(min(width, height) * 0.6)
     tile = face_tile(side, masked) if face else None
@@ -94,7 +94,7 @@ def write_clip(
         if rotation:
             video.set_display_rotation(rotation)
         sound = container.add_stream(audio_codec, rate=SAMPLE_RATE, layout="mono") if audio else None
-        for index, (image, box) in enumerate(upright_frames(width, height, frames, face, masked)):
+        for index, (image, box) in enumerate(moving_face(width, height, frames, face, masked)):
             if box is not None:
                 boxes.append(box)
             stored = np.ascontiguousarray(np.rot90(image, -turns)) if turns else image
@@ -111,6 +111,16 @@ def write_clip(
                 container.mux(sound.encode(chunk))
             container.mux(sound.encode(None))
     return Clip(path, width, height, Fraction(fps), frames, rotation % 360, audio, boxes)
+
+
+def upright_frames(path: Path) -> list[np.ndarray]:
+    """Every frame of a video as upright RGB (its display rotation applied)."""
+    with av.open(str(path)) as container:
+        frames = []
+        for frame in container.decode(video=0):
+            turns = int(round((frame.rotation or 0) / 90)) % 4
+            frames.append(np.ascontiguousarray(np.rot90(frame.to_ndarray(format="rgb24"), turns)))
+        return frames
 
 
 def write_corrupt(path: Path) -> Path:

@@ -11,7 +11,7 @@ import pytest
 from facemask import Pipeline, Settings
 from facemask.detect import Face
 from facemask.video import FrameRecord, VideoError, anonymize_video, check_limits, probe
-from tests.clips import TONE_HZ, Clip, write_clip, write_corrupt, write_truncated
+from tests.clips import TONE_HZ, Clip, upright_frames, write_clip, write_corrupt, write_truncated
 
 PATCH = 3
 """Half-size of the square checked around an eye."""
@@ -32,16 +32,6 @@ def run(pipeline: Pipeline, clip: Clip, out: Path, **options) -> tuple[object, l
     records: list[FrameRecord] = []
     summary = anonymize_video(pipeline, clip.path, out, on_frame=records.append, **options)
     return summary, records
-
-
-def upright_frames(path: Path) -> list[np.ndarray]:
-    """Every frame of a video as upright RGB."""
-    with av.open(str(path)) as container:
-        frames = []
-        for frame in container.decode(video=0):
-            turns = int(round((frame.rotation or 0) / 90)) % 4
-            frames.append(np.rot90(frame.to_ndarray(format="rgb24"), turns))
-        return frames
 
 
 def audio_samples(path: Path) -> np.ndarray:

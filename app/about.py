@@ -140,6 +140,9 @@ class ModelReport:
                 f"{self.seconds or 0:.0f} s), with the model it runs and the `evaluate` metric "
                 f"`{METRIC_NAME}`" + (", beside the model card's figures (`metrics.json`)." if card else ".")
             )
+            if card and card.get("n") not in (None, m["n"]):
+                parts.append(f"The published split holds {m['n']} crops, the card's test split {card['n']}: crops from "
+                             "sources that may not be redistributed (or a newer build of the data) make the difference.")  # fmt: skip
             parts.append(headline_table(m, card))
             parts.append("### Per class\n\n" + per_class_table(m, card))
             parts.append("### Confusion matrix (measured here; rows: true class, columns: predicted)\n\n"
@@ -184,7 +187,7 @@ def per_class_table(measured: Mapping[str, Any] | None, card: Mapping[str, Any] 
     sources = [s for s in (measured, card) if s is not None]
     names = _pair(measured, card)
     header = ["class"] + [f"{col} ({name})" if len(sources) > 1 else col for col in ("precision", "recall", "F1")
-                          for name in names] + ["support"]  # fmt: skip
+                          for name in names] + ["support" + (f" ({' / '.join(names)})" if len(sources) > 1 else "")]  # fmt: skip
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for label in LABELS:
         row = [f"{DISPLAY[label]} (`{label}`)"]

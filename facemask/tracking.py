@@ -7,11 +7,12 @@ track id and shows the track's smoothed class probabilities (an exponential movi
 face does not flip between classes from frame to frame; each track also keeps the mean of all its
 probabilities, which gives the track its one label in a summary.
 
-A track the detector misses is *carried*: its last blur region moves on at the track's velocity
-(measured over its last few observations), grows a little for every missed frame, and is added to
-the frame's pixelated regions, for up to ``track_carry_frames`` frames and ``track_carry_s``
+A track the detector misses is *carried*: the region spanning its last blur region and that region
+moved on at the track's velocity (measured over its last few observations, capped) grows a little
+for every missed frame and is added to the frame's pixelated regions, for up to ``track_carry_frames`` frames and ``track_carry_s``
 seconds. A detector flicker therefore never shows a face. Regions of faces under the display
-threshold (blurred but not listed) are tracked and carried the same way.
+threshold (blurred but not listed) are tracked and carried the same way. For files,
+:class:`Lookback` also blurs a face in the few frames *before* it was first (or again) detected.
 
 Matching uses the blur regions when the blur is on (every pixelated region, listed face or not,
 has one) and the face boxes when it is off. Everything is deterministic: the same results in give
@@ -23,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Generic, Iterable, TypeVar
 
 import numpy as np
 
@@ -32,8 +33,13 @@ from .labels import LABELS
 from .pipeline import DetectionResult, FaceResult
 
 Rect = tuple[int, int, int, int]
+T = TypeVar("T")
 _HISTORY = 5
 """Observations kept per track to measure its velocity (first to last of them)."""
+_MIN_MOTION = 3
+"""Observations needed before a track's velocity is trusted."""
+_MAX_SPEED = 2.0
+"""Fastest motion a track is predicted with, in track sizes per second."""
 
 
 @dataclass
@@ -58,11 +64,17 @@ class _Track:
         return self.history[-1][0]
 
     def velocity(self) -> np.ndarray:
-        """Corner velocity per second over the kept observations (zero with a single one)."""
+        """Corner velocity per second over the kept observations: zero until there are ``_MIN_MOTION``
+        of them (two noisy boxes make a wild guess), at most ``_MAX_SPEED`` track sizes per second."""
+        if len(self.history) < _MIN_MOTION:
+            return np.zeros(4)
         (t0, c0), (t1, c1) = self.history[0], self.history[-1]
         if t1 <= t0:
             return np.zeros(4)
-        return (c1 - c0) / (t1 - t0)
+        velocity = (c1 - c0) / (t1 - t0)
+        size = max(float(np.sqrt(max((c1[2] - c1[0]) * (c1[3] - c1[1]), 1.0))), 1.0)
+        fastest = float(np.abs(velocity).max())
+        return velocity * min(1.0, _MAX_SPEED * size / fastest) if fastest > 0 else velocity
 
     def predict(self, time: float) -> np.ndarray:
         """Where the track's corners are expected at ``time``."""
@@ -83,6 +95,8 @@ class TrackedFrame:
     """Track id of each of ``result.faces``, in the same order."""
     carried: list[Rect]
     """Regions added because a track was missed in this frame (also in ``result.blurred``)."""
+    regions: dict[int, Rect] = field(default_factory=dict)
+    """The region pixelated for each track in this frame (detected or carried), by track id."""
 
 
 def _corners(rect: Iterable[float]) -> np.ndarray:
@@ -208,6 +222,7 @@ class FaceTracker:
         faces: list[FaceResult] = []
         track_ids: list[int] = []
         seen: set[int] = set()
+        regions: dict[int, Rect] = {}
         for o_index, obs in enumerate(observations):
             if o_index in matches:
                 track = self._tracks[matches[o_index]]
@@ -216,6 +231,8 @@ class FaceTracker:
                 self._next_id += 1
                 self._tracks.append(track)
             seen.add(track.id)
+            if obs.kind == "region" and (region := _clip(obs.corners, result.width, result.height)) is not None:
+                regions[track.id] = region
             shown = self._observe(track, obs, time)
             if shown is not None:
                 faces.append(shown)
@@ -229,15 +246,18 @@ class FaceTracker:
                     self._end(track)
                     continue
                 if blur and track.kind == "region":
-                    corners = track.predict(time)
-                    grow = self.carry_growth * track.missed * (corners[2:] - corners[:2]) / 2
+                    # where it was last seen and where its motion takes it, both: the guess may be wrong
+                    last, predicted = track.history[-1][1], track.predict(time)
+                    corners = np.concatenate([np.minimum(last[:2], predicted[:2]), np.maximum(last[2:], predicted[2:])])
+                    grow = self.carry_growth * track.missed * (last[2:] - last[:2])
                     region = _clip(np.concatenate([corners[:2] - grow, corners[2:] + grow]), result.width, result.height)
                     if region is not None:
                         carried.append(region)
+                        regions[track.id] = region
             alive.append(track)
         self._tracks = alive
         tracked = dataclasses.replace(result, faces=faces, blurred=list(result.blurred) + carried)
-        return TrackedFrame(tracked, track_ids, carried)
+        return TrackedFrame(tracked, track_ids, carried, regions)
 
     def _end(self, track: _Track) -> None:
         label = track.label()
@@ -248,3 +268,38 @@ class FaceTracker:
         """Distinct listed faces (tracks) per label, finished and live, in :data:`LABELS` order."""
         labels = self._finished + [label for track in self._tracks if (label := track.label()) is not None]
         return {label: labels.count(label) for label in LABELS}
+
+
+class Lookback(Generic[T]):
+    """Holds the last ``depth`` tracked frames back, so that a face found at frame *t* is also blurred in
+    the up to ``depth`` frames before it where it was not (a file can wait; a live stream cannot).
+
+    ``push`` returns the frames that leave the buffer, oldest first, each with its tracked frame's
+    ``blurred`` completed; ``flush`` returns the rest at the end. Memory: ``depth`` frames.
+    """
+
+    def __init__(self, depth: int, growth: float) -> None:
+        self.depth, self.growth = depth, growth
+        self._pending: deque[tuple[T, TrackedFrame]] = deque()
+
+    def push(self, item: T, tracked: TrackedFrame) -> list[tuple[T, TrackedFrame]]:
+        for age, (_, earlier) in enumerate(reversed(self._pending), start=1):
+            for track_id, (x, y, w, h) in tracked.regions.items():
+                if track_id in earlier.regions:
+                    continue
+                dx, dy = self.growth * age * w, self.growth * age * h
+                region = _clip(np.array([x - dx, y - dy, x + w + dx, y + h + dy]),
+                               earlier.result.width, earlier.result.height)
+                if region is not None:
+                    earlier.regions[track_id] = region
+                    earlier.result.blurred.append(region)
+        self._pending.append((item, tracked))
+        released = []
+        while len(self._pending) > self.depth:
+            released.append(self._pending.popleft())
+        return released
+
+    def flush(self) -> list[tuple[T, TrackedFrame]]:
+        released = list(self._pending)
+        self._pending.clear()
+        return released

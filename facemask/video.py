@@ -1,7 +1,9 @@
 """Video files: every frame through the pipeline and the tracker, out as an anonymised, annotated video.
 
-Frames stream through (decode -> :meth:`Pipeline.analyze` -> :class:`FaceTracker` -> blur, then boxes
-and labels -> encode), so memory stays bounded however long the video. The output keeps the input's
+Frames stream through (decode -> :meth:`Pipeline.analyze` -> :class:`FaceTracker` -> a short
+:class:`Lookback` buffer -> blur, then boxes and labels -> encode), so memory stays bounded however
+long the video: a face the detector misses stays blurred for a few frames after it was last found
+(carried along its motion) and, thanks to the buffer, for a few frames before it was found. The output keeps the input's
 resolution, frame count, timestamps (so frame rate and duration) and rotation: frames are turned
 upright for the detector, annotated upright, turned back and written with the input's rotation
 metadata, so players show them upright with the boxes on the faces, and every coordinate reported
@@ -26,7 +28,7 @@ import numpy as np
 from .config import BlurMode, Settings
 from .labels import LABELS
 from .pipeline import DetectionResult, Pipeline
-from .tracking import FaceTracker
+from .tracking import FaceTracker, Lookback, TrackedFrame
 
 log = logging.getLogger(__name__)
 
@@ -293,7 +295,21 @@ def anonymize_video(
     tracker = FaceTracker(settings)
     face_frames: Counter[str] = Counter()
     count, start_time, pts_step = 0, None, None
+    time_base = Fraction(1, 90000)
     last_pts: int | None = None
+    lookback: Lookback[_Frame] = Lookback(settings.video_lookback_frames if blur else 0, settings.track_carry_growth)
+    written = 0
+
+    def emit(frame: _Frame, tracked: TrackedFrame) -> None:
+        nonlocal written
+        assert writer is not None
+        record = _finish(pipeline, writer, frame, tracked, time_base, face_frames)
+        written += 1
+        if on_frame is not None:
+            on_frame(record)
+        if progress is not None:
+            progress(written, max(info.frames, count))
+
     try:
         in_video = container.streams.video[0]
         in_video.thread_type = "AUTO"
@@ -318,15 +334,19 @@ def anonymize_video(
                 last_pts = pts
                 start_time = pts if start_time is None else start_time
                 time = float((pts - start_time) * time_base)
-                record = _process(pipeline, tracker, writer, frame, pts, time_base, count, time, threshold,
-                                  blur, blur_mode, face_frames)
-                if on_frame is not None:
-                    on_frame(record)
+                turns = _rotation(frame) // 90
+                image = frame.to_ndarray(format="rgb24")
+                if turns:
+                    image = np.ascontiguousarray(np.rot90(image, turns))
+                pending = _Frame(image, turns, pts, count, time)
                 count += 1
-                if progress is not None:
-                    progress(count, max(info.frames, count))
+                for ready, tracked in lookback.push(pending, _analyze(pipeline, tracker, pending, threshold, blur,
+                                                                      blur_mode)):
+                    emit(ready, tracked)
         if writer is None:
             raise VideoError("the video stream holds no frame")
+        for ready, tracked in lookback.flush():
+            emit(ready, tracked)
         writer.close()
     except av.error.FFmpegError as exc:
         if writer is not None:
@@ -346,31 +366,42 @@ def anonymize_video(
     )
 
 
-def _process(
-    pipeline: Pipeline, tracker: FaceTracker, writer: _Writer, frame: av.VideoFrame, pts: int,
-    time_base: Fraction, index: int, time: float, threshold: float | None, blur: bool,
-    blur_mode: BlurMode | None, face_frames: Counter[str],
-) -> FrameRecord:
-    """One frame: upright, analyse (every ``video_detect_every``-th frame), track, render, turn back, encode."""
-    turns = _rotation(frame) // 90
-    image = frame.to_ndarray(format="rgb24")
-    if turns:
-        image = np.ascontiguousarray(np.rot90(image, turns))
-    height, width = image.shape[:2]
-    if index % pipeline.settings.video_detect_every == 0:
-        result = pipeline.analyze(image, threshold=threshold, blur=blur, blur_mode=blur_mode)
+@dataclass
+class _Frame:
+    """A decoded frame waiting in the lookback buffer."""
+
+    image: np.ndarray  # upright RGB
+    turns: int
+    pts: int
+    index: int
+    time: float
+
+
+def _analyze(
+    pipeline: Pipeline, tracker: FaceTracker, frame: _Frame, threshold: float | None, blur: bool,
+    blur_mode: BlurMode | None,
+) -> TrackedFrame:
+    """Detect and classify (every ``video_detect_every``-th frame), then track."""
+    height, width = frame.image.shape[:2]
+    if frame.index % pipeline.settings.video_detect_every == 0:
+        result = pipeline.analyze(frame.image, threshold=threshold, blur=blur, blur_mode=blur_mode)
     else:
         result = DetectionResult(width, height, [], pipeline.detector.name, pipeline.classifier.runtime)
-    tracked = tracker.update(result, time, blur=blur)
-    rendered = pipeline.render(image, tracked.result)
-    if turns:
-        rendered = np.ascontiguousarray(np.rot90(rendered, -turns))
-    writer.video_frame(rendered, pts, time_base)
+    return tracker.update(result, frame.time, blur=blur)
+
+
+def _finish(pipeline: Pipeline, writer: _Writer, frame: _Frame, tracked: TrackedFrame, time_base: Fraction,
+            face_frames: Counter[str]) -> FrameRecord:
+    """Blur, draw, turn back to the stored orientation, encode; the frame's record."""
+    rendered = pipeline.render(frame.image, tracked.result)
+    if frame.turns:
+        rendered = np.ascontiguousarray(np.rot90(rendered, -frame.turns))
+    writer.video_frame(rendered, frame.pts, time_base)
     faces = []
     for face, track_id in zip(tracked.result.faces, tracked.track_ids):
         face_frames[face.label] += 1
         faces.append({**face.to_dict(), "track": track_id})
-    return FrameRecord(index, round(time, 6), faces, [list(map(int, r)) for r in tracked.result.blurred])
+    return FrameRecord(frame.index, round(frame.time, 6), faces, [list(map(int, r)) for r in tracked.result.blurred])
 
 
 def iter_video_paths(paths: list[Path]) -> list[Path]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from facemask import Settings
 from facemask.pipeline import DetectionResult, FaceResult
 from facemask.privacy import blur_region
-from facemask.tracking import FaceTracker
+from facemask.tracking import FaceTracker, Lookback
 
 FPS = 25.0
 WIDTH, HEIGHT = 640, 480
@@ -107,15 +107,24 @@ def test_without_blur_nothing_is_carried_but_faces_are_still_tracked() -> None:
     assert first.track_ids == again.track_ids == [1]
 
 
-def test_carried_regions_are_clipped_to_the_frame_and_dropped_once_outside() -> None:
-    tracker = FaceTracker(Settings(track_carry_frames=8, track_carry_s=10.0))
+def test_carried_regions_are_clipped_to_the_frame() -> None:
+    tracker = FaceTracker(Settings(track_carry_frames=4, track_carry_s=10.0))
     for i in range(3):
-        tracker.update(frame(face_at(500 + 40 * i)), i / FPS)  # moving right, fast
-    regions = [tracker.update(frame(), i / FPS).carried for i in range(3, 8)]
-    for carried in regions:
-        for x, y, w, h in carried:
-            assert x >= 0 and y >= 0 and x + w <= WIDTH and y + h <= HEIGHT
-    assert regions[-1] == []
+        tracker.update(frame(face_at(500 + 20 * i)), i / FPS)  # moving right, towards the edge
+    regions = [tracker.update(frame(), i / FPS).carried for i in range(3, 9)]
+    assert [len(r) for r in regions] == [1, 1, 1, 1, 0, 0]
+    for x, y, w, h in (r for carried in regions for r in carried):
+        assert x >= 0 and y >= 0 and x + w <= WIDTH and y + h <= HEIGHT
+
+
+def test_a_wild_velocity_guess_cannot_move_the_carried_region_off_the_face() -> None:
+    tracker = FaceTracker(Settings())
+    tracker.update(frame(face_at(100)), 0.0)
+    tracker.update(frame(face_at(130)), 1 / FPS)  # two jittery boxes: 750 px/s if taken at face value
+    truth = face_at(130)
+    for i in range(2, 8):
+        carried = tracker.update(frame(), i / FPS).carried
+        assert any(contains(region, truth.blur) for region in carried), i
 
 
 def test_the_same_sequence_gives_the_same_tracks() -> None:
@@ -129,3 +138,17 @@ def test_the_same_sequence_gives_the_same_tracks() -> None:
         return out
 
     assert run() == run()
+
+
+def test_lookback_blurs_a_face_in_the_frames_before_it_was_found() -> None:
+    tracker, lookback = FaceTracker(Settings()), Lookback(3, 0.05)
+    released = []
+    for i in range(8):
+        truth = face_at(100 + 4 * i)
+        result = frame(truth) if i >= 5 else frame()  # the face is there all along, found from frame 5
+        released += lookback.push((i, truth), tracker.update(result, i / FPS))
+    released += lookback.flush()
+
+    assert [i for (i, _), _ in released] == list(range(8))
+    covered = [any(contains(region, truth.blur) for region in tracked.result.blurred) for (_, truth), tracked in released]
+    assert covered == [False, False, True, True, True, True, True, True]  # 3 frames back, no further

@@ -33,6 +33,11 @@ SOURCES: dict[str, tuple[str, str]] = {
         "where it agreed (`training/reviews/` in the code repository). Split by photo.",
         "https://github.com/X-zhangyang/Real-World-Masked-Face-Dataset",
     ),
+    "closeups_dev": (
+        "Real close-ups of one person (Kaggle Humans-in-the-Loop medical masks and coffee124 face-mask-N95, via "
+        "youyinnn/ai_face_mask_detector), labelled per photo; the main face the app's detector finds.",
+        "https://github.com/youyinnn/ai_face_mask_detector",
+    ),
 }
 """What each source is and where it comes from; its license is read from the data's ``license`` column."""
 
@@ -150,6 +155,27 @@ def _sources_section(dataset_dict: Any) -> str:
     return "\n\n".join(parts)
 
 
+def _left_out_section(left_out: dict[str, dict[str, int]] | None) -> str:
+    """What the model was trained on that this dataset does not hold, with counts per split and why."""
+    if not left_out:
+        return ""
+    from training.sources import SOURCE_INFO
+
+    rows = []
+    for name, counts in sorted(left_out.items()):
+        info = SOURCE_INFO.get(name)
+        reason = info.reason if info and info.reason else "no licence to redistribute it"
+        rows.append(
+            [f"[{name}]({SOURCES[name][1]})" if name in SOURCES else name, info.license if info else "unknown", reason,
+             *[counts.get(s, 0) for s in SPLITS]]  # fmt: skip
+        )
+    return (
+        "## Left out\n\nThe model trained on this data also used crops that may not be redistributed; they are **not** in "
+        "this dataset, so it alone does not reproduce the model exactly:\n\n"
+        + _table(["source", "license", "why it is left out", *SPLITS], rows)
+    )
+
+
 def _columns_section(dataset_dict: Any) -> str:
     features = next(iter(dataset_dict.values())).features
     rows = [[f"`{name}`", COLUMNS.get(name, type(feature).__name__)] for name, feature in features.items()]
@@ -184,7 +210,13 @@ def _making_section(report: dict[str, Any] | None, prepare_config: dict[str, Any
     return "\n\n".join(parts)
 
 
-def card_text(dataset_dict: Any, repos: RepoIds, report: dict[str, Any] | None, prepare_config: dict[str, Any]) -> str:
+def card_text(
+    dataset_dict: Any,
+    repos: RepoIds,
+    report: dict[str, Any] | None,
+    prepare_config: dict[str, Any],
+    left_out: dict[str, dict[str, int]] | None = None,
+) -> str:
     """The card's Markdown body."""
     total = sum(len(d) for d in dataset_dict.values())
     label_names = list(LABELS)
@@ -200,6 +232,7 @@ def card_text(dataset_dict: Any, repos: RepoIds, report: dict[str, Any] | None, 
             'example = ds["train"][0]  # {"image": PIL.Image, "label": 0, ...}\n```',
             "## Classes per split\n\n" + _class_table(dataset_dict),
             _sources_section(dataset_dict),
+            *([_left_out_section(left_out)] if left_out else []),
             _making_section(report, prepare_config),
             _columns_section(dataset_dict),
             "## Intended use and limits\n\n"
@@ -238,7 +271,8 @@ def build_card(
     report: dict[str, Any] | None,
     prepare_config: dict[str, Any],
     base: dict[str, Any] | None = None,
+    left_out: dict[str, dict[str, int]] | None = None,
 ) -> DatasetCard:
-    """The whole dataset card (metadata + text)."""
+    """The whole dataset card (metadata + text); ``left_out``: rows per split of sources not published, by source."""
     data = card_metadata(dataset_dict, base)
-    return DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{card_text(dataset_dict, repos, report, prepare_config)}\n")
+    return DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{card_text(dataset_dict, repos, report, prepare_config, left_out)}\n")

@@ -159,3 +159,24 @@ def test_repo_ids_come_from_the_namespace_unless_given_in_full() -> None:
     with pytest.raises(PublishError):
         RepoIds.build("org", dataset="no-owner")
     assert human_size(512) == "512 B" and human_size(1536) == "1.5 KiB" and human_size(3 * 1024**3) == "3.0 GiB"
+
+
+def test_only_publishable_sources_are_pushed_and_the_card_says_what_was_left_out_and_why(small_dataset: Path) -> None:
+    from hub.dataset import plan_dataset, publishable_part
+
+    local = load_local_dataset(small_dataset)
+    published, left_out = publishable_part(local)
+    for split, ds in published.items():
+        sources = local[split]["source"]
+        assert set(ds["source"]) <= {"andrewmvd_dev", "maskedfacenet"}
+        assert len(ds) == sum(s != "closeups_dev" for s in sources)
+        assert left_out["closeups_dev"].get(split, 0) == sum(s == "closeups_dev" for s in sources)
+    assert sum(left_out["closeups_dev"].values()) > 0
+
+    card = str(build_card(published, REPOS, None, {}, left_out=left_out))
+    section = card.split("## Left out", 1)[1].split("\n## ", 1)[0]
+    assert "closeups_dev" in section and "never redistributed" in section and "none stated" in section
+    assert "closeups_dev" not in card.split("## Sources and licenses", 1)[1].split("## Left out", 1)[0]
+    assert "## Left out" not in str(build_card(published, REPOS, None, {}))
+    plan = plan_dataset(small_dataset, REPOS)
+    assert f"({len(published['train'])} rows)" in plan and "left out (may not be redistributed): closeups_dev" in plan

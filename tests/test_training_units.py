@@ -206,16 +206,132 @@ def test_config_file_holds_every_hyper_parameter_and_rejects_unknown_keys(tmp_pa
     assert load_config(ok).epochs == 3 and load_config(ok).aug_scale == (0.9, 1.1)
 
 
-def test_logit_bias_calibration_removes_unsafe_errors_a_small_offset_can_fix() -> None:
-    from training.calibrate import choose_logit_bias
+def _faces(logits, labels, two_class=None, groups=None):
+    from training.calibrate import DecisionFaces
 
-    # two bare faces lean slightly toward with_mask; everything else is clear-cut
-    logits = np.array([[3.0, 0, 0]] * 6 + [[0.3, 0, -3]] * 2 + [[-3, 3.0, 0]] * 6 + [[0, -3, 3.0]] * 3, dtype=np.float32)
-    labels = np.array([0] * 6 + [1] * 2 + [1] * 6 + [2] * 3)
-    bias, report = choose_logit_bias(logits, labels, unsafe_weight=1.0)
-    assert report["before"]["unsafe_error_rate"] == 0.25
-    assert report["after"]["unsafe_error_rate"] == 0.0 and report["after"]["macro_f1"] == 1.0
-    assert -3.0 < bias[0] <= -0.5 and bias[1] == 0.0
+    n = len(labels)
+    return DecisionFaces(
+        np.asarray(logits, dtype=np.float32), np.asarray(labels), groups or [f"g{i}" for i in range(n)],
+        np.zeros(n, dtype=bool) if two_class is None else np.asarray(two_class),
+    )  # fmt: skip
+
+
+def test_the_rule_is_chosen_to_recover_real_incorrect_faces_that_lean_to_another_class() -> None:
+    from training.calibrate import best_bias, rule_report
+
+    # real incorrect faces score a bit under without_mask: an incorrect_mask offset fixes them, the rest stay right
+    logits = [[3.0, 0, 0]] * 8 + [[0, 3.0, 0]] * 8 + [[0, 1.0, 0.6]] * 6 + [[0, 0, 3.0]] * 2
+    labels = [0] * 8 + [1] * 8 + [2] * 8
+    faces = _faces(logits, labels)
+    bias, score = best_bias(faces, unsafe_weight=1.0, two_class_share=0.0)
+    assert rule_report(faces, [0, 0, 0])["incorrect_recall"] == 0.25
+    assert bias[1] == 0.0 and 0.4 < bias[2] - bias[0] and bias[2] - bias[1] > 0.4
+    assert rule_report(faces, bias)["incorrect_recall"] == 1.0 and score == pytest.approx(1.0)
+
+
+def test_two_class_faces_count_through_masked_accuracy_and_unsafe_error_only() -> None:
+    from training.calibrate import rule_report, rule_score
+
+    # a dataroots bare face called incorrect_mask is right (not masked); called with_mask it is unsafe
+    faces = _faces([[0, 0, 2.0], [2.0, 0, 0], [3.0, 0, 0], [0, 3.0, 0], [0, 0, 3.0]], [1, 1, 0, 1, 2], two_class=[True, True, False, False, False])
+    report = rule_report(faces, [0, 0, 0])
+    assert report["two_class_accuracy"] == 0.5 and report["macro_f1"] == 1.0
+    assert report["unsafe_error_rate"] == pytest.approx(1 / 3)
+    assert rule_score(faces, [0, 0, 0], unsafe_weight=1.0, two_class_share=0.5) == pytest.approx(0.75 - 1 / 3)
+
+
+def test_fast_macro_f1_agrees_with_the_metric_module() -> None:
+    from training.calibrate import macro_f1
+
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        true, pred = rng.integers(0, 3, 200), rng.integers(0, 3, 200)
+        assert macro_f1(true, pred) == pytest.approx(classification_metrics(true, pred)["macro_f1"])
+    true = np.array([0, 0, 1, 1])  # a class absent from the truth is left out of the mean, as the module does
+    assert macro_f1(true, np.array([0, 2, 1, 1])) == pytest.approx(classification_metrics(true, [0, 2, 1, 1])["macro_f1"])
+
+
+def test_group_folds_keep_groups_whole_and_spread_the_real_incorrect_faces() -> None:
+    from training.calibrate import group_folds
+
+    labels = [2] * 10 + [0] * 30
+    groups = [f"i{i // 2}" for i in range(10)] + [f"w{i // 3}" for i in range(30)]
+    folds = group_folds(_faces(np.zeros((40, 3)), labels, groups=groups), folds=5, seed=0)
+    assert sorted(np.concatenate(folds).tolist()) == list(range(40))
+    where = {}
+    for k, fold in enumerate(folds):
+        for i in fold:
+            where.setdefault(groups[i], set()).add(k)
+    assert all(len(v) == 1 for v in where.values())
+    assert [sum(labels[i] == 2 for i in fold) for fold in folds] == [2] * 5
+
+
+def test_few_real_incorrect_faces_mean_cross_validation_and_no_offset_when_it_does_not_help() -> None:
+    from training.calibrate import choose_rule
+
+    # already right without an offset: held-out folds cannot gain, so the rule stays at zero
+    logits = [[3.0, 0, 0]] * 10 + [[0, 3.0, 0]] * 10 + [[0, 0, 3.0]] * 10
+    labels = [0] * 10 + [1] * 10 + [2] * 10
+    bias, report = choose_rule(_faces(logits, labels), 1.0, 0.25, cv_min_incorrect=100, folds=5, seed=0)
+    assert bias == [0.0, 0.0, 0.0]
+    assert "cross-validation" in report["method"] and report["cross_validation"]["folds"] == 5
+    assert not report["cross_validation"]["kept"] and report["real_incorrect_faces"] == 10
+    bias, report = choose_rule(_faces(logits, labels), 1.0, 0.25, cv_min_incorrect=5, folds=5, seed=0)
+    assert report["method"] == "all decision faces" and report["cross_validation"] is None
+
+
+def test_cross_validated_rule_moves_real_incorrect_faces_it_can_recover() -> None:
+    from training.calibrate import choose_rule
+
+    logits = [[3.0, 0, 0]] * 20 + [[0, 3.0, 0]] * 20 + [[0, 1.0, 0.5]] * 15 + [[0, 0, 3.0]] * 5
+    labels = [0] * 20 + [1] * 20 + [2] * 20
+    bias, report = choose_rule(_faces(logits, labels), 1.0, 0.25, cv_min_incorrect=100, folds=5, seed=1)
+    assert report["cross_validation"]["kept"]
+    assert bias[2] - bias[1] > 0.5
+    assert report["after"]["incorrect_recall"] == 1.0 and report["before"]["incorrect_recall"] == 0.25
+
+
+def test_calibrate_folds_the_rule_into_the_weights_and_leaves_no_side_key(tmp_path: Path, astronaut: np.ndarray) -> None:
+    import json
+    import shutil
+
+    from facemask.config import BUNDLED_MODEL_DIR
+    from facemask.model import MaskClassifier
+    from training.calibrate import calibrate
+
+    folder = tmp_path / "model"
+    shutil.copytree(BUNDLED_MODEL_DIR, folder)
+    crops = [astronaut[40:240, 150:350], astronaut[:200, :200], astronaut[200:, 200:], astronaut[100:300, 100:300]]
+    before = MaskClassifier.from_pretrained(folder, "onnx")
+    raw = before.logits(before.preprocess(crops))
+    # label every crop with the class it scores lowest: only a large offset can move any of them
+    labels = raw.argmin(axis=1)
+    report = calibrate(folder, crops, labels, [f"g{i}" for i in range(4)], np.zeros(4, dtype=bool), 1.0, 0.25, 0, 2, 0)
+    assert report["folded"] and report["method"] == "all decision faces"
+    assert "logit_bias" not in json.loads((folder / "config.json").read_text())
+    after = MaskClassifier.from_pretrained(folder, "onnx")
+    np.testing.assert_allclose(after.logits(after.preprocess(crops)), raw + np.array(report["logit_bias"]), atol=1e-3)
+
+
+def test_decision_faces_are_real_photo_validation_faces_and_dataroots_only(tmp_path: Path) -> None:
+    from training.prepare import DATAROOTS_VALIDATION, FaceRecord, _to_dataset
+    from training.sources import SourceImage
+    from training.train import load_decision_set
+
+    crop = np.zeros((16, 16, 3), dtype=np.uint8)
+    records = [FaceRecord(crop, "with_mask", SourceImage(Path("d.jpg"), "dataroots_scenes"), 20.0, "detector", 0.9, "scene-d", "validation")]
+    _to_dataset(records).save_to_disk(str(tmp_path / DATAROOTS_VALIDATION))
+    validation = {
+        "crops": [crop] * 4,
+        "labels": np.array([2, 2, 1, 0]),
+        "sources": ["maskedfacenet", "closeups_dev", "andrewmvd_dev", "chandrikadeb7"],
+        "groups": ["a", "b", "c", "d"],
+    }
+    decision = load_decision_set(tmp_path, validation)
+    assert decision["labels"].tolist() == [2, 1, 0]  # synthetic and web-portrait faces take no part
+    assert decision["groups"] == ["b", "c", "dataroots:scene-d"]
+    assert decision["two_class"].tolist() == [False, False, True]
+    assert decision["validation_index"].tolist() == [1, 2] and decision["from_validation"] == 2
 
 
 def test_cli_refuses_to_train_without_a_prepared_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -276,33 +392,62 @@ def test_sampling_weights_apply_source_and_real_incorrect_weights() -> None:
     np.testing.assert_allclose(p, np.array([1, 2, 1, 6]) / 10)
 
 
-def test_selection_score_blends_in_the_real_photo_macro_f1() -> None:
-    from training.train import selection_score
-
-    assert selection_score(0.9, 0.5, 0.0) == pytest.approx(0.9)
-    assert selection_score(0.9, 0.5, 0.5) == pytest.approx(0.7)
-
-
-def test_calibration_with_a_real_share_favours_the_real_faces() -> None:
-    from training.calibrate import choose_logit_bias
-
-    # many synthetic with_mask faces sit close to incorrect_mask; four real incorrect faces lean to with_mask:
-    # the push that fixes the real ones breaks the synthetic ones, so only the blended rule makes it
-    logits = np.array(
-        [[3.0, 0, 0]] * 8 + [[1.0, 0, 0.3]] * 12 + [[0, 3.0, 0]] * 8 + [[0, 0, 3.0]] * 8 + [[1.0, 0, 0.2]] * 4,
-        dtype=np.float32,
-    )
-    labels = np.array([0] * 20 + [1] * 8 + [2] * 12)
-    real = np.array([False] * 36 + [True] * 4)
-    real[:2] = True  # two clear real with_mask faces
-    plain, _ = choose_logit_bias(logits, labels, unsafe_weight=1.0)
-    blended, _ = choose_logit_bias(logits, labels, unsafe_weight=1.0, real=real, real_share=0.5)
-    assert plain[2] - plain[0] < 0.8  # the plain rule leaves the real ones as with_mask...
-    assert blended[2] - blended[0] > 0.8  # ...the blended rule moves them to incorrect_mask
-
-
 def test_prepare_refuses_an_unknown_source(tmp_path: Path) -> None:
     from training.prepare import prepare
 
     with pytest.raises(ValueError, match="unknown sources"):
         prepare(tmp_path, tmp_path / "out", TrainConfig(sources=("andrewmvd_dev", "nope")))
+
+
+def test_closeups_reader_takes_labels_from_the_three_class_folders(tmp_path: Path) -> None:
+    from training.sources import closeups
+
+    for label, name in (("with_mask", "a.jpg"), ("incorrect_mask", "b.jpg"), ("without_mask", "c.png"), ("without_mask", "x.txt")):
+        _touch_jpg(tmp_path / "closeups_dev" / label / name)
+    images = closeups(tmp_path)
+    assert sorted((p.path.name, p.label) for p in images) == [("a.jpg", "with_mask"), ("b.jpg", "incorrect_mask"), ("c.png", "without_mask")]
+    assert all(p.source == "closeups_dev" and not p.synthetic for p in images)
+
+
+def test_every_source_carries_its_license_and_whether_it_may_be_published() -> None:
+    from training.sources import SOURCE_INFO, TRAINING_SOURCES, publishable
+
+    assert set(TRAINING_SOURCES) | {"dataroots_scenes"} <= set(SOURCE_INFO)
+    assert not publishable("closeups_dev") and not publishable("rwmfd") and not publishable("someone_elses")
+    assert publishable("andrewmvd_dev") and publishable("maskedfacenet") and publishable("chandrikadeb7")
+    assert all(info.reason for info in SOURCE_INFO.values() if not info.publishable)
+
+
+def test_main_face_is_the_large_central_one_not_a_bystander() -> None:
+    from facemask.detect import Face
+    from training.faces import main_face, whole_image_face
+
+    main = Face((80, 70, 100, 110), 0.7)
+    bystander = Face((0, 0, 60, 60), 0.95)
+    big_in_corner = Face((170, 170, 86, 86), 0.9)  # the same size as main but at the edge: discounted
+    assert main_face([bystander, big_in_corner, main], 256, 256) is main
+    assert main_face([], 256, 256) is None
+    box = whole_image_face(256, 200, 0.2).box
+    from facemask.preprocess import square_box
+
+    x0, y0, x1, y1 = square_box(box, 0.2, 256, 200)
+    assert (x1 - x0, y1 - y0) == (200, 200) and x0 == 28 and y0 == 0
+
+
+def test_main_face_metrics_count_no_face_as_a_miss_of_the_photos_class() -> None:
+    from training.scenes import main_face_metrics
+
+    rows = [
+        {"image": "a", "label": "incorrect_mask", "predicted": "incorrect_mask"},
+        {"image": "b", "label": "incorrect_mask", "predicted": None},
+        {"image": "c", "label": "without_mask", "predicted": "with_mask"},
+        {"image": "d", "label": "without_mask", "predicted": "without_mask"},
+        {"image": "e", "label": "with_mask", "predicted": "with_mask"},
+    ]
+    m = main_face_metrics(rows)
+    assert m["incorrect_recall"] == 0.5 and m["no_face"] == 1 and m["no_face_rate"] == 0.2
+    assert m["unsafe_errors"] == 1 and m["unsafe_error_rate"] == 0.5
+    assert set(m["per_class"]) == set(LABELS)
+    f1 = {"with_mask": 2 / 3, "without_mask": 2 / 3, "incorrect_mask": 2 / 3}
+    assert m["macro_f1"] == pytest.approx(np.mean(list(f1.values())))
+    assert m["found"]["n"] == 4 and m["no_face_by_class"]["incorrect_mask"] == 1

@@ -40,6 +40,13 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def train_summary_path(out: Path) -> Path:
+    """Where ``train`` records its history and decision rule for ``evaluate``: beside a candidate folder, or in artifacts/."""
+    if out.resolve() == BUNDLED_MODEL_DIR.resolve():
+        return ARTIFACTS / "train_summary.json"
+    return out.parent / f"{out.name}.train_summary.json"
+
+
 def reproduce_command(args: argparse.Namespace) -> str:
     """The one command that rebuilds the model folder from the data (recorded in the model card)."""
     parts = ["python -m training all", f"--data-dir {_shown(args.data_dir)}", f"--config {_shown(args.config)}", f"--out {_shown(args.out)}"]
@@ -80,14 +87,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         start = time.perf_counter()
         summary = train(args.dataset, args.out, config, weights=None if args.hub_weights else args.weights)
         timings["train_s"] = time.perf_counter() - start
-        ARTIFACTS.mkdir(exist_ok=True)
-        (ARTIFACTS / "train_summary.json").write_text(json.dumps(summary, indent=2))
+        train_summary_path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        train_summary_path(args.out).write_text(json.dumps(summary, indent=2))
         print(json.dumps({k: summary[k] for k in ("best_epoch", "best_val_macro_f1")}))
     if args.command in ("evaluate", "all"):
         from .evaluate import evaluate
 
         start = time.perf_counter()
-        metrics = evaluate(args.dataset, args.out, args.data_dir, config, command=reproduce_command(args), timings=timings)
+        metrics = evaluate(
+            args.dataset, args.out, args.data_dir, config, command=reproduce_command(args), timings=timings,
+            train_summary=train_summary_path(args.out),
+        )  # fmt: skip
         timings["evaluate_s"] = time.perf_counter() - start
         print(json.dumps(metrics["summary"]))
     print(json.dumps({k: round(v, 1) for k, v in timings.items()}))

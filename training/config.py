@@ -17,7 +17,7 @@ class TrainConfig:
     """Hyper-parameters of prepare, train and evaluate (see ``config.yaml`` for what each means)."""
 
     seed: int = 42
-    sources: tuple[str, ...] = ("andrewmvd_dev", "maskedfacenet", "chandrikadeb7")
+    sources: tuple[str, ...] = ("andrewmvd_dev", "maskedfacenet", "chandrikadeb7", "closeups_dev")
     crop_store_px: int = 160
     det_match_iou: float = 0.3
     single_face_score: float = 0.6
@@ -39,10 +39,12 @@ class TrainConfig:
     class_weight_power: float = 0.5
     source_weight: dict[str, float] = field(default_factory=lambda: {"andrewmvd_dev": 2.0})
     real_incorrect_weight: float = 1.0
-    select_real_share: float = 0.0
     ema_decay: float = 0.0
-    num_threads: int = 2
+    num_threads: int = 0
     calib_unsafe_weight: float = 1.0
+    decision_two_class_share: float = 0.25
+    calib_cv_min_incorrect: int = 100
+    calib_cv_folds: int = 5
     aug_scale: tuple[float, float] = (0.85, 1.15)
     aug_shift: float = 0.08
     aug_rotate_deg: float = 10.0

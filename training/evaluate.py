@@ -17,9 +17,9 @@ from .config import TrainConfig
 from .metrics import classification_metrics
 from .model_card import write_model_card
 from .plots import plot_confusion, plot_slices
-from .scenes import run_scenes, scene_metrics
+from .scenes import main_face_metrics, run_main_faces, run_scenes, scene_metrics
 from .slices import face_slices, mask_colour, slice_table
-from .sources import andrewmvd, dataroots
+from .sources import andrewmvd, closeups, dataroots
 from .train import load_split
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,9 @@ def split_metrics(classifier: MaskClassifier, data: dict[str, Any]) -> tuple[dic
         result[f"source={source}"] = classification_metrics(true[mask], pred[mask])
     for name, mask in (("real", ~synthetic), ("synthetic", synthetic)):
         result[f"data={name}"] = classification_metrics(true[mask], pred[mask])
+    large = np.asarray(table["face_px"]) >= SMALL_FACE_PX
+    andrewmvd_large = np.array([s == "andrewmvd_dev" for s in data["sources"]], dtype=bool) & large
+    result[f"source=andrewmvd_dev,face_px>={SMALL_FACE_PX}"] = classification_metrics(true[andrewmvd_large], pred[andrewmvd_large])
     slices = [
         face_slices(px, luma, lap, LABELS[y], mask_colour(crop), syn)
         for px, luma, lap, y, crop, syn in zip(table["face_px"], table["brightness"], table["sharpness"], true, data["crops"], synthetic)
@@ -59,15 +62,27 @@ def split_metrics(classifier: MaskClassifier, data: dict[str, Any]) -> tuple[dic
     return result, slice_table(slices, true, pred)
 
 
-def scene_split(dataset_dir: Path, split: str) -> set[str]:
-    """File names of the andrewmvd_dev scenes in a split of the prepared data."""
+SMALL_FACE_PX = 32
+"""Crops of andrewmvd faces at least this large are reported apart (the target's slice)."""
+
+
+def scene_split(dataset_dir: Path, split: str, source: str = "andrewmvd_dev") -> set[str]:
+    """File names of a source's photos (andrewmvd_dev scenes, closeups_dev photos) in a split of the prepared data."""
     import datasets
 
     table = datasets.load_from_disk(str(dataset_dir))[split]
-    return {f for f, s in zip(table["file"], table["source"]) if s == "andrewmvd_dev"}
+    return {f for f, s in zip(table["file"], table["source"]) if s == source}
 
 
-def evaluate(dataset_dir: Path, model_dir: Path, data_dir: Path, config: TrainConfig, command: str, timings: dict[str, float]) -> dict[str, Any]:
+def evaluate(
+    dataset_dir: Path,
+    model_dir: Path,
+    data_dir: Path,
+    config: TrainConfig,
+    command: str,
+    timings: dict[str, float],
+    train_summary: Path | None = None,
+) -> dict[str, Any]:
     """Evaluate the model in ``model_dir``; write ``metrics.json``, the plots and the model card there."""
     settings = Settings(model=str(model_dir))
     classifier = MaskClassifier.from_pretrained(model_dir, "onnx")
@@ -82,6 +97,12 @@ def evaluate(dataset_dir: Path, model_dir: Path, data_dir: Path, config: TrainCo
             names = scene_split(dataset_dir, split)
             rows = run_scenes(pipeline, [s for s in all_andrewmvd if s.path.name in names], config.scene_match_iou)
             scenes[f"andrewmvd_dev/{split}"] = scene_metrics(rows, two_class=False, small_px=config.small_face_px)
+        if (data_dir / "closeups_dev").is_dir():
+            all_closeups = closeups(data_dir)
+            for split in ("validation", "test"):
+                names = scene_split(dataset_dir, split, "closeups_dev")
+                rows = run_main_faces(pipeline, [s for s in all_closeups if s.path.name in names])
+                scenes[f"closeups_dev/{split}"] = main_face_metrics(rows)
         all_dataroots = dataroots(data_dir)
         for split in ("validation", "test"):
             rows = run_scenes(pipeline, [s for s in all_dataroots if s.split == split], config.scene_match_iou)
@@ -95,7 +116,6 @@ def evaluate(dataset_dir: Path, model_dir: Path, data_dir: Path, config: TrainCo
         "input_size": classifier.preprocess.size,
     }
     summary = _summary(test, scenes, speed, config)
-    train_summary = model_dir.parents[1] / "artifacts" / "train_summary.json"
     metrics = {
         "summary": summary,
         "test": test,
@@ -107,12 +127,12 @@ def evaluate(dataset_dir: Path, model_dir: Path, data_dir: Path, config: TrainCo
         "config": config.to_dict(),
         "command": command,
         "timings_s": {k: round(v, 1) for k, v in timings.items()},
-        "metrics_library": "scikit-learn (the HF evaluate library needs the Hub for its metric scripts)",
+        "metrics_library": "evaluate: metrics/facemask_metrics (loaded from the repository, offline)",
     }
     prepare_report = dataset_dir / "prepare_report.json"
     if prepare_report.is_file():
         metrics["data"] = json.loads(prepare_report.read_text())
-    if train_summary.is_file():
+    if train_summary is not None and train_summary.is_file():
         metrics["training"] = json.loads(train_summary.read_text())
     plot_confusion(np.array(test["all"]["confusion_matrix"]), model_dir / CONFUSION_PNG)
     plot_slices(slices, model_dir / SLICES_PNG)
@@ -130,6 +150,16 @@ def _summary(test: dict[str, Any], scenes: dict[str, Any], speed: dict[str, Any]
         "test_unsafe_error_rate": test["all"]["unsafe_error_rate"],
         "onnx_ms_per_face": speed["onnx_ms_per_face_batch1"],
     }
+    crops = test.get(f"source=andrewmvd_dev,face_px>={SMALL_FACE_PX}")
+    if crops and crops["n"]:
+        out[f"andrewmvd_test_crops_macro_f1_ge{SMALL_FACE_PX}px"] = crops["macro_f1"]
+        out[f"andrewmvd_test_crops_incorrect_recall_ge{SMALL_FACE_PX}px"] = crops["per_class"]["incorrect_mask"]["recall"]
+    if "closeups_dev/test" in scenes:
+        c = scenes["closeups_dev/test"]
+        out["closeups_test_macro_f1"] = c["macro_f1"]
+        out["closeups_test_incorrect_recall"] = c["incorrect_recall"]
+        out["closeups_test_unsafe"] = c["unsafe_error_rate"]
+        out["closeups_test_no_face_rate"] = c["no_face_rate"]
     if "andrewmvd_dev/test" in scenes:
         a = scenes["andrewmvd_dev/test"]
         out[f"andrewmvd_test_macro_f1_ge{px}px"] = a[f"faces_ge{px}px"]["macro_f1"]
@@ -139,5 +169,6 @@ def _summary(test: dict[str, Any], scenes: dict[str, Any], speed: dict[str, Any]
     if "dataroots_scenes/test" in scenes:
         d = scenes["dataroots_scenes/test"]
         out["dataroots_test_accuracy"] = d["faces"]["accuracy"]
+        out["dataroots_test_unsafe"] = d["faces"]["unsafe_error_rate"]
         out["dataroots_test_detector_recall"] = d["detector"]["recall"]
     return out

@@ -8,7 +8,7 @@ offset between matched annotation and detector boxes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import cv2
 import numpy as np
@@ -99,3 +99,30 @@ def tight_crop_face(image: np.ndarray, detector: FaceDetector, min_cover: float)
         return None
     landmarks = None if face.landmarks is None else face.landmarks - np.array([px, py], dtype=np.float32)
     return Face(box, face.score, landmarks)
+
+
+def main_face(faces: Sequence[Any], width: int, height: int) -> Any:
+    """The photo's main face (anything with a ``box``): the largest, discounted by its distance from the centre.
+
+    ``None`` when there is no face.
+    Close-ups are labelled by their main person; a bystander behind them is smaller or off-centre.
+    """
+    if not faces:
+        return None
+    half_diagonal = max(float(np.hypot(width, height)) / 2, 1.0)
+
+    def weight(face: Any) -> float:
+        x, y, w, h = face.box
+        off = float(np.hypot(x + w / 2 - width / 2, y + h / 2 - height / 2)) / half_diagonal
+        return w * h * max(1.0 - off, 0.05)
+
+    return max(faces, key=weight)
+
+
+def whole_image_face(width: int, height: int, margin: float) -> Face:
+    """A face box such that the inference crop (``margin`` on each side) spans the image's shorter side, centred.
+
+    The last resort for a face-centred close-up where no detector pass finds the face.
+    """
+    side = min(width, height) / (1 + 2 * margin)
+    return Face(((width - side) / 2, (height - side) / 2, side, side), 0.0, None)

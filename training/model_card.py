@@ -36,6 +36,10 @@ def card_data(metrics: dict[str, Any]) -> ModelCardData:
         results.append(
             EvalResult("image-classification", "andrewmvd/face-mask-detection", "andrewmvd real crowd scenes (held-out scenes, faces >= 32 px, whole pipeline)", "f1", round(s["andrewmvd_test_macro_f1_ge32px"], 4), dataset_split="test", metric_name="macro F1")
         )
+    if "closeups_test_macro_f1" in s:
+        results.append(
+            EvalResult("image-classification", "closeups_dev", "real close-ups (held out, whole pipeline, main face)", "f1", round(s["closeups_test_macro_f1"], 4), dataset_split="test", metric_name="macro F1")
+        )
     if "dataroots_test_accuracy" in s:
         results.append(
             EvalResult("image-classification", "datarootsio/tutorial-face-mask-detection", "dataroots real scenes (whole pipeline, mask vs no mask)", "accuracy", round(s["dataroots_test_accuracy"], 4), dataset_split="test")
@@ -72,6 +76,8 @@ def _scenes_table(scenes: dict[str, Any]) -> str:
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, m in scenes.items():
+        if "detector" not in m:  # close-ups: one row per photo (see _closeups_table)
+            continue
         d, f, big, bigd = m["detector"], m["faces"], m["faces_ge32px"], m["detector_ge32px"]
         lines.append(
             f"| {name} | {m['images']} | {d['n']} | {_pct(d['recall'])} {_ci(d['recall_ci95'])} | {_pct(f['accuracy'])} | {f['macro_f1']:.3f} "
@@ -83,12 +89,38 @@ def _scenes_table(scenes: dict[str, Any]) -> str:
 def _size_table(scenes: dict[str, Any]) -> str:
     lines = ["| scenes | face size | faces | detector recall | accuracy of detected |", "| --- | --- | --- | --- | --- |"]
     for name, m in scenes.items():
-        if not name.endswith("test"):
+        if not name.endswith("test") or "by_size" not in m:
             continue
         for size, b in m["by_size"].items():
             acc = "n/a" if b["accuracy"] is None else f"{_pct(b['accuracy'])} {_ci(b['accuracy_ci95'])}"
             lines.append(f"| {name} | {size} | {b['n']} | {_pct(b['recall'])} | {acc} |")
     return "\n".join(lines)
+
+
+def _closeups_table(scenes: dict[str, Any]) -> str:
+    lines = [
+        "| close-ups | photos | macro-F1 | `incorrect_mask` recall | unsafe error | no face found | macro-F1 where a face was found |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, m in scenes.items():
+        if "no_face_rate" not in m:
+            continue
+        lines.append(
+            f"| {name} | {m['images']} | {m['macro_f1']:.3f} | {m['incorrect_recall']:.3f} | {_pct(m['unsafe_error_rate'])} "
+            f"({m['unsafe_errors']}) | {_pct(m['no_face_rate'])} ({m['no_face']}) | {m['found']['macro_f1']:.3f} |"
+        )
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
+def _closeups_section(scenes: dict[str, Any]) -> str:
+    table = _closeups_table(scenes)
+    if not table:
+        return ""
+    return (
+        "Real close-ups (`closeups_dev`, photos of one person as a visitor uploads them), whole pipeline, the main face "
+        "(largest, most central shown detection) against the photo's label. A photo where no face is shown counts as a "
+        "miss of its class.\n\n" + table
+    )
 
 
 def _data_table(metrics: dict[str, Any]) -> str:
@@ -105,10 +137,11 @@ def _weights_text(weights: dict[str, float]) -> str:
     return ", ".join(f"{k} x{v}" for k, v in sorted(weights.items())) or "none"
 
 
-def _selection_text(real_share: float) -> str:
-    if not real_share:
-        return "validation macro-F1"
-    return f"a blend of validation macro-F1 ({1 - real_share:.0%}) and its real-photo part ({real_share:.0%})"
+def _selection_text(config: dict[str, Any]) -> str:
+    if "select_real_share" in config:  # older runs
+        share = config["select_real_share"]
+        return "validation macro-F1" if not share else f"a blend of validation macro-F1 ({1 - share:.0%}) and its real-photo part ({share:.0%})"
+    return "the real validation faces' score (below; synthetic faces take no part)"
 
 
 def _training_text(metrics: dict[str, Any]) -> str:
@@ -117,7 +150,7 @@ def _training_text(metrics: dict[str, Any]) -> str:
         f"Fine-tuned from ImageNet weights for up to {c['epochs']} epochs of {c['samples_per_epoch']} faces drawn with class-balancing "
         f"weights (source weights {_weights_text(c.get('source_weight') or ({'real crowd faces': c['real_weight']} if 'real_weight' in c else {}))}, real incorrect_mask faces x{c.get('real_incorrect_weight', 1.0)}), "
         f"AdamW lr {c['lr']}, cosine schedule, label smoothing {c['label_smoothing']}, "
-        f"stem + first {c['frozen_blocks']} stages frozen, early stopping on {_selection_text(c.get('select_real_share', 0.0))} "
+        f"stem + first {c['frozen_blocks']} stages frozen, early stopping on {_selection_text(c)} "
         f"(patience {c['patience']}; no new epoch once it would end past {c['train_budget_s']:.0f} s of training)"
         + (f", validating and keeping an exponential moving average of the weights (decay {c['ema_decay']}). " if c.get("ema_decay") else ". ")
         + "Augmentation on the uint8 crop before the shared resize + normalise: crop-box scale/shift, small rotation, flip, "
@@ -127,15 +160,30 @@ def _training_text(metrics: dict[str, Any]) -> str:
     if "best_epoch" in training:
         text += f" Best epoch: {training['best_epoch']} (validation macro-F1 {training['best_val_macro_f1']:.4f})."
     calibration = training.get("calibration")
-    if calibration:
+    if calibration and "method" in calibration:
+        before, after = calibration["before"], calibration["after"]
+        text += (
+            f"\n\nDecision rule, learnt from real photos only: per-class logit offsets {calibration['logit_bias']} (for {list(LABELS)}), "
+            f"**folded into the classifier's bias** in `model.safetensors` and `model.onnx`, so timm, transformers and `facemask` "
+            f"load the same weights and give the same probabilities. They were chosen on {calibration['decision_faces']} real "
+            f"validation faces (the real-photo sources' validation faces, three classes, plus {calibration['two_class_faces']} dataroots "
+            f"validation faces, masked or not; {calibration['real_incorrect_faces']} real `incorrect_mask`), by "
+            f"{calibration['method']}, to maximise macro-F1 (blended {calibration['two_class_share']:.0%} with dataroots' masked / not "
+            f"masked accuracy) minus {calibration['unsafe_weight']} x the unsafe-error rate. The same score, with the best offsets, "
+            f"chose the epoch. On those faces: macro-F1 {before['macro_f1']:.3f} → {after['macro_f1']:.3f}, `incorrect_mask` recall "
+            f"{before['incorrect_recall']:.3f} → {after['incorrect_recall']:.3f}, unsafe error {_pct(before['unsafe_error_rate'])} → "
+            f"{_pct(after['unsafe_error_rate'])}."
+        )
+        cv = calibration.get("cross_validation")
+        if cv:
+            text += (
+                f" Cross-validation: held-out score {cv['held_out_score_chosen']:.3f} with the fold-chosen offsets vs "
+                f"{cv['held_out_score_no_offset']:.3f} without ({'kept' if cv['kept'] else 'not kept: no offset'})."
+            )
+    elif calibration:
         text += (
             f"\n\nDecision rule: per-class logit offsets {calibration['logit_bias']} (folded into the classifier's bias in the weights; for "
-            f"{list(LABELS)}), chosen on the validation split to maximise macro-F1 minus "
-            f"{calibration['unsafe_weight']} x the unsafe-error rate"
-            + (f" (blended {calibration['real_share']:.0%} with the same score on its real-photo faces)" if calibration.get("real_share") else "")
-            + f": validation macro-F1 {calibration['before']['macro_f1']:.4f} → "
-            f"{calibration['after']['macro_f1']:.4f}, unsafe error {_pct(calibration['before']['unsafe_error_rate'])} → "
-            f"{_pct(calibration['after']['unsafe_error_rate'])}. timm, transformers and `facemask` load the same weights and give the same probabilities."
+            f"{list(LABELS)}), chosen on the validation split to maximise macro-F1 minus {calibration['unsafe_weight']} x the unsafe-error rate."
         )
     return text
 
@@ -144,12 +192,71 @@ def _uses_rwmfd(metrics: dict[str, Any]) -> bool:
     return "rwmfd" in metrics.get("config", {}).get("sources", ())
 
 
-def _rwmfd_row(metrics: dict[str, Any]) -> str:
-    if not _uses_rwmfd(metrics):
-        return ""
+SOURCE_ROWS: dict[str, tuple[str, str, str]] = {
+    "andrewmvd_dev": ("andrewmvd face-mask-detection (half of it, `andrewmvd_dev`)", "real crowd scenes, annotated face boxes", "all three"),
+    "chandrikadeb7": ("chandrikadeb7/Face-Mask-Detection", "real web photos, one folder per class", "with / without"),
+    "maskedfacenet": ("MaskedFace-Net (subset)", "**synthetic** masks pasted onto FFHQ faces", "all three"),
+    "rwmfd": (
+        "Real-World Masked Face Dataset part 1 (`rwmfd`)",
+        "real web photos of masked people, faces labelled here (`training/reviews/`)",
+        "all three",
+    ),
+    "closeups_dev": (
+        "real close-ups (`closeups_dev`, half of it)",
+        "real photos of one person, face near the centre, labelled per photo (Kaggle Humans-in-the-Loop medical "
+        "masks and coffee124 face-mask-N95, via youyinnn/ai_face_mask_detector)",
+        "all three",
+    ),
+}
+"""How the card names and describes each training source; licences and sharing come from :data:`training.sources.SOURCE_INFO`."""
+
+
+def _sources_table(metrics: dict[str, Any]) -> str:
+    from .sources import SOURCE_INFO
+
+    lines = ["| source | kind | classes | license | may be shared |", "| --- | --- | --- | --- | --- |"]
+    for name in metrics.get("config", {}).get("sources", ()):
+        title, kind, classes = SOURCE_ROWS.get(name, (f"`{name}`", "", ""))
+        info = SOURCE_INFO.get(name)
+        license_ = info.license if info else "unknown"
+        shared = "yes (in the published dataset)" if info and info.publishable else "**no**: train and evaluate only"
+        lines.append(f"| {title} | {kind} | {classes} | {license_} | {shared} |")
+    if metrics.get("training", {}).get("calibration", {}).get("two_class_faces"):
+        info = SOURCE_INFO["dataroots_scenes"]
+        lines.append(
+            "| dataroots scenes (`dataroots_scenes`; never trained on) | real stock photos with face boxes: its `validation` faces "
+            f"took part in choosing the epoch and the decision rule, its `test` faces only measure | masked / not masked | {info.license} | "
+            "not in the published dataset (published by its authors) |"
+        )
+    return "\n".join(lines)
+
+
+def _unshared_text(metrics: dict[str, Any]) -> str:
+    from .sources import SOURCE_INFO
+
+    held = [n for n in metrics.get("config", {}).get("sources", ()) if n in SOURCE_INFO and not SOURCE_INFO[n].publishable]
+    if not held:
+        return "Every training source may be redistributed; the published dataset holds all of them."
+    reasons = "; ".join(f"`{n}`: {SOURCE_INFO[n].reason}" for n in held)
     return (
-        "| Real-World Masked Face Dataset part 1 (`rwmfd`) | real web photos of masked people, faces labelled here "
-        "(`training/reviews/`) | all three | free for research |\n"
+        f"**Data that cannot be shared.** The model was also trained on {', '.join(f'`{n}`' for n in held)}, which may be "
+        f"used to train and evaluate but not redistributed ({reasons}). Those crops are left out of the published "
+        "dataset (its card says how many), so the published data alone does not reproduce this model exactly."
+    )
+
+
+def _real_incorrect_text(metrics: dict[str, Any]) -> str:
+    counts = metrics.get("data", {}).get("split_counts", {})
+    sources = [s for s in ("closeups_dev", "andrewmvd_dev", "rwmfd") if s in metrics.get("config", {}).get("sources", ())]
+    parts = [f"{sum(v for k, v in counts.items() if k.endswith(f'/{s}/incorrect_mask'))} in `{s}`" for s in sources]
+    return ", ".join(parts) + " (all splits)" + _rwmfd_text(metrics)
+
+
+def _closeup_fallbacks(metrics: dict[str, Any]) -> str:
+    crops = metrics.get("data", {}).get("crops", {})
+    return (
+        f"{crops.get('closeups_dev:detector', 0)} by the detector, {crops.get('closeups_dev:tight_crop', 0)} on the padded photo, "
+        f"{crops.get('closeups_dev:whole_image', 0)} as the centred square"
     )
 
 
@@ -157,7 +264,7 @@ def _rwmfd_text(metrics: dict[str, Any]) -> str:
     if not _uses_rwmfd(metrics):
         return ""
     return (
-        " and the 14 found by reviewing RWMFD photos (RWMFD has no labels: the faces our detector finds were "
+        "; RWMFD's were found by review (RWMFD has no labels: the faces our detector finds were "
         "labelled by a person where the classifier disagreed with \"masked\", 237 reviewed and 140 kept, and taken "
         "as `with_mask` where it agreed, a 48-face sample being all correct; see `training/reviews/README.md`)"
     )
@@ -266,19 +373,18 @@ cannot tell a filtering respirator from a scarf.
 
 Face crops cut with the app's own detector and cropper (so training sees what inference sees), from:
 
-| source | kind | classes | license |
-| --- | --- | --- | --- |
-| andrewmvd face-mask-detection (half of it, `andrewmvd_dev`) | real crowd scenes, annotated face boxes | all three | CC0 1.0 |
-| chandrikadeb7/Face-Mask-Detection | real web photos, one folder per class | with / without | repository MIT; images from web search without per-image license |
-| MaskedFace-Net (subset) | **synthetic** masks pasted onto FFHQ faces | all three | **CC BY-NC-SA 4.0 (non-commercial)** |
-{_rwmfd_row(metrics)}
+{_sources_table(metrics)}
+
+{_unshared_text(metrics)}
+
 Because MaskedFace-Net is CC BY-NC-SA 4.0 and the model was trained on it, the weights are released
-under **CC BY-NC-SA 4.0**: non-commercial use only, share alike. Most `incorrect_mask` training faces are
-synthetic; the only real ones are the few dozen from andrewmvd scenes{_rwmfd_text(metrics)}, so real
-incorrectly worn masks are the model's weakest class.
+under **CC BY-NC-SA 4.0**: non-commercial use only, share alike. Real incorrectly worn masks:
+{_real_incorrect_text(metrics)}; the synthetic MaskedFace-Net ones transfer poorly to real photos.
 
 Preparation: annotated andrewmvd faces are matched to detector boxes (IoU >= {metrics['config']['det_match_iou']}); faces the
-detector misses use the annotation box moved to detector geometry. chandrikadeb7 images keep their one
+detector misses use the annotation box moved to detector geometry. Close-ups (`closeups_dev`) take the main face
+(the largest, most central detection) the app's detector finds, else the face found on the padded photo, else the
+photo's centred square ({_closeup_fallbacks(metrics)}). chandrikadeb7 images keep their one
 confident face; images with several faces are dropped (the folder label need not hold for each), and images
 without a detection are kept only if they are already a tight face crop. Exact duplicates removed:
 {dedupe.get('exact_duplicate_files_removed', 0)} files and {dedupe.get('identical_crops_removed', 0)} pixel-identical crops;
@@ -321,6 +427,8 @@ it with IoU >= {metrics['scene_match_iou']}; per-face metrics are over detected 
 for choices; test rows are reported once.
 
 {_scenes_table(scenes) if scenes else "(not run: the data sets were not available)"}
+
+{_closeups_section(scenes)}
 
 {_size_table(scenes) if scenes else ""}
 

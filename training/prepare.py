@@ -20,9 +20,9 @@ from facemask.preprocess import crop_face
 
 from .config import TrainConfig
 from .dedupe import file_digest, identical_items, near_duplicate_groups, phash
-from .faces import BoxAdjustment, contains, match_boxes, tight_crop_face
+from .faces import BoxAdjustment, contains, main_face, match_boxes, tight_crop_face, whole_image_face
 from .slices import brightness, sharpness
-from .sources import TRAINING_SOURCES, SourceImage
+from .sources import TRAINING_SOURCES, SourceImage, dataroots
 from .split import group_split
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,8 @@ class FaceRecord:
     image: SourceImage
     face_px: float
     box_origin: str
-    """``detector``, ``annotation`` (adjusted annotation box), ``review`` (reviewed detector box) or ``tight_crop``."""
+    """``detector``, ``annotation`` (adjusted annotation box), ``review`` (reviewed detector box), ``tight_crop``
+    (found on the padded image) or ``whole_image`` (a close-up where no face was found: its centred square)."""
     det_score: float
     group: str = ""
     split: str = ""
@@ -135,6 +136,39 @@ class CropMaker:
         return records
 
 
+    def main_faces(self, images: list[SourceImage]) -> list[FaceRecord]:
+        """Close-ups labelled per photo: the main face (largest, most central) the app's detector finds.
+
+        Where it finds none, the face is looked for on the padded image (a face filling the frame), and
+        failing that the photo's centred square is taken (close-ups are face-centred); both are counted.
+        """
+        records = []
+        for src, image in self._decoded(images, "detect"):
+            assert src.label is not None
+            height, width = image.shape[:2]
+            face = main_face(self.detector.detect(image), width, height)
+            origin = "detector"
+            if face is None:
+                face, origin = tight_crop_face(image, self.detector, 0.0), "tight_crop"
+            if face is None:
+                face, origin = whole_image_face(width, height, self.settings.crop_margin), "whole_image"
+            records.append(self._record(image, src, src.label, face.box, origin, face.score))
+        return records
+
+    def matched_scene_faces(self, images: list[SourceImage]) -> list[FaceRecord]:
+        """Annotated faces as the pipeline shows them: only those matched by a detection over the display threshold."""
+        records = []
+        for src, image in self._decoded(images, "detect"):
+            faces = [f for f in self.detector.detect(image) if f.score >= self.settings.detection_threshold]
+            match = match_boxes([a.box for a in src.faces], [f.box for f in faces], self.config.scene_match_iou)
+            for ann, j in zip(src.faces, match):
+                if j is None:
+                    self.counts[f"{src.source}:not_detected"] += 1
+                else:
+                    records.append(self._record(image, src, ann.label, faces[j].box, "detector", faces[j].score))
+        return records
+
+
 def deduplicate(records: list[FaceRecord], config: TrainConfig) -> tuple[list[FaceRecord], dict[str, int]]:
     """Drop exact duplicates and give every record a group id shared by its near-duplicates (and scene)."""
     report: Counter[str] = Counter()
@@ -194,11 +228,16 @@ def _jpeg(crop: np.ndarray) -> dict[str, Any]:
     return {"bytes": buf.tobytes(), "path": None}
 
 
-def to_dataset_dict(records: Iterable[FaceRecord]) -> Any:
-    """``datasets.DatasetDict`` (train / validation / test) with ``Image`` + ``ClassLabel`` features."""
+FEATURE_NAMES = (
+    "image", "label", "source", "license", "synthetic", "file", "group",
+    "face_px", "brightness", "sharpness", "box_origin", "det_score",
+)  # fmt: skip
+
+
+def _features() -> Any:
     import datasets
 
-    features = datasets.Features(
+    return datasets.Features(
         {
             "image": datasets.Image(),
             "label": datasets.ClassLabel(names=list(LABELS)),
@@ -214,9 +253,15 @@ def to_dataset_dict(records: Iterable[FaceRecord]) -> Any:
             "det_score": datasets.Value("float32"),
         }
     )
-    by_split: dict[str, dict[str, list[Any]]] = {s: {k: [] for k in features} for s in ("train", "validation", "test")}
+
+
+def _to_dataset(records: Iterable[FaceRecord]) -> Any:
+    """One ``datasets.Dataset`` of records."""
+    import datasets
+
+    features = _features()
+    row: dict[str, list[Any]] = {k: [] for k in features}
     for r in records:
-        row = by_split[r.split]
         row["image"].append(_jpeg(r.crop))
         row["label"].append(LABELS.index(r.label))
         row["source"].append(r.image.source)
@@ -229,7 +274,20 @@ def to_dataset_dict(records: Iterable[FaceRecord]) -> Any:
         row["sharpness"].append(sharpness(r.crop))
         row["box_origin"].append(r.box_origin)
         row["det_score"].append(r.det_score)
-    return datasets.DatasetDict({s: datasets.Dataset.from_dict(rows, features=features) for s, rows in by_split.items()})
+    return datasets.Dataset.from_dict(row, features=features)
+
+
+def to_dataset_dict(records: Iterable[FaceRecord]) -> Any:
+    """``datasets.DatasetDict`` (train / validation / test) with ``Image`` + ``ClassLabel`` features."""
+    import datasets
+
+    records = list(records)
+    return datasets.DatasetDict({s: _to_dataset([r for r in records if r.split == s]) for s in ("train", "validation", "test")})
+
+
+DATAROOTS_VALIDATION = "dataroots_validation"
+"""Folder beside the saved ``DatasetDict``: dataroots' validation faces as the pipeline crops them (decision rule only;
+never trained on, never published)."""
 
 
 def prepare(data_dir: Path, out_dir: Path, config: TrainConfig, limit: int | None = None) -> dict[str, Any]:
@@ -247,6 +305,8 @@ def prepare(data_dir: Path, out_dir: Path, config: TrainConfig, limit: int | Non
             records += maker.annotated_scenes(images)
         elif name == "rwmfd":
             records += maker.reviewed_faces(images)
+        elif name == "closeups_dev":
+            records += maker.main_faces(images)
         else:
             records += maker.single_faces(images)
     records, dedupe_report = deduplicate(records, config)
@@ -254,6 +314,15 @@ def prepare(data_dir: Path, out_dir: Path, config: TrainConfig, limit: int | Non
     dataset = to_dataset_dict(records)
     out_dir.mkdir(parents=True, exist_ok=True)
     dataset.save_to_disk(str(out_dir))
+    decision: list[FaceRecord] = []
+    if (data_dir / "dataroots_scenes" / "boxes.csv").is_file():
+        scenes = [s for s in dataroots(data_dir) if s.split == "validation"]
+        if limit:
+            scenes = scenes[:: max(len(scenes) // limit, 1)][:limit]
+        decision = maker.matched_scene_faces(scenes)
+        for r in decision:
+            r.group, r.split = f"scene-{r.image.path.stem}", "validation"
+        _to_dataset(decision).save_to_disk(str(out_dir / DATAROOTS_VALIDATION))
     counts = Counter((r.split, r.image.source, r.label) for r in records)
     report = {
         "faces": len(records),
@@ -261,6 +330,7 @@ def prepare(data_dir: Path, out_dir: Path, config: TrainConfig, limit: int | Non
         "dedupe": dedupe_report,
         "box_adjustment": vars(maker.adjustment) if maker.adjustment else None,
         "split_counts": {f"{s}/{src}/{lab}": n for (s, src, lab), n in sorted(counts.items())},
+        "decision_faces": {f"{DATAROOTS_VALIDATION}/{lab}": n for lab, n in sorted(Counter(r.label for r in decision).items())},
     }
     (out_dir / "prepare_report.json").write_text(json.dumps(report, indent=2))
     return report

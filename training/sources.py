@@ -16,16 +16,44 @@ from facemask.labels import LABELS
 
 Box = tuple[float, float, float, float]
 
-LICENSES = {
-    "andrewmvd_dev": "CC0-1.0",
-    "maskedfacenet": "CC-BY-NC-SA-4.0",
-    "chandrikadeb7": "MIT (repository; web images without per-image license)",
-    "dataroots_scenes": "MIT (repository; pexels/unsplash/pixabay photos)",
-    "rwmfd": "free for research (RWMFD); labels reviewed here",
+@dataclass(frozen=True)
+class SourceInfo:
+    """What a data set is allowed to be used for: its licence, and whether its images may be published."""
+
+    license: str
+    publishable: bool
+    reason: str = ""
+    """Why it may not be published (empty when it may)."""
+
+
+SOURCE_INFO: dict[str, SourceInfo] = {
+    "andrewmvd_dev": SourceInfo("CC0-1.0", True),
+    "maskedfacenet": SourceInfo("CC-BY-NC-SA-4.0", True),
+    "chandrikadeb7": SourceInfo("MIT (repository; web images without per-image license)", True),
+    "dataroots_scenes": SourceInfo("MIT (repository; pexels/unsplash/pixabay photos)", True),
+    "rwmfd": SourceInfo(
+        "free for research (RWMFD); labels reviewed here", False, "research-only licence that grants no redistribution"
+    ),
+    "closeups_dev": SourceInfo(
+        "none stated (train and evaluate only)",
+        False,
+        "no licence stated and some are watermarked stock photos: train and evaluate only, never redistributed",
+    ),
 }
+"""Every source's licence and whether it may be redistributed (``python -m hub push-dataset`` publishes only those)."""
+LICENSES = {name: info.license for name, info in SOURCE_INFO.items()}
 SYNTHETIC = frozenset({"maskedfacenet"})
-REAL_PHOTO_SOURCES = frozenset({"andrewmvd_dev", "rwmfd"})
-"""Real photos of people in the wild (not web portraits, not synthetic): weighted up and tracked in training."""
+REAL_PHOTO_SOURCES = frozenset({"andrewmvd_dev", "rwmfd", "closeups_dev"})
+"""Real photos of people as the product meets them (not web-search portraits, not synthetic): weighted up in
+training, and the only faces the decision rule, the epoch choice and the class weighting are judged on."""
+
+
+def publishable(source: str) -> bool:
+    """Whether crops of ``source`` may be redistributed (unknown sources may not)."""
+    info = SOURCE_INFO.get(source)
+    return bool(info and info.publishable)
+
+
 REVIEWS_DIR = Path(__file__).with_name("reviews")
 
 
@@ -150,9 +178,25 @@ def rwmfd(data_dir: Path, labels_csv: Path = REVIEWS_DIR / "rwmfd_part1.csv") ->
     return [SourceImage(root / name, "rwmfd", faces=faces) for name, faces in sorted(by_image.items()) if (root / name).is_file()]
 
 
+CLOSEUP_CLASSES = ("with_mask", "without_mask", "incorrect_mask")
+
+
+def closeups(data_dir: Path) -> list[SourceImage]:
+    """Real close-ups (mostly one person, face near the centre), one folder per class: the main face carries the label."""
+    root = data_dir / "closeups_dev"
+    return [
+        SourceImage(path, "closeups_dev", label=label)
+        for label in CLOSEUP_CLASSES
+        if (root / label).is_dir()
+        for path in sorted((root / label).iterdir())
+        if path.suffix.lower() in (".jpg", ".jpeg", ".png")
+    ]
+
+
 TRAINING_SOURCES = {
     "andrewmvd_dev": andrewmvd,
     "maskedfacenet": maskedfacenet,
     "chandrikadeb7": chandrikadeb7,
     "rwmfd": rwmfd,
+    "closeups_dev": closeups,
 }

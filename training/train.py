@@ -19,7 +19,7 @@ from facemask.model import ONNX_NAME, read_config, save_pretrained
 from facemask.preprocess import Preprocess
 
 from .augment import Augmenter
-from .calibrate import calibrate
+from .calibrate import DecisionFaces, best_bias, calibrate, rule_report
 from .config import TrainConfig
 from .metrics import classification_metrics
 from .sources import REAL_PHOTO_SOURCES
@@ -45,13 +45,66 @@ def load_split(dataset_dir: Path, split: str) -> dict[str, Any]:
     """Crops (RGB uint8 arrays), labels and sources of one split of the saved ``DatasetDict``."""
     import datasets
 
-    ds = datasets.load_from_disk(str(dataset_dir))[split]
+    return _columns(datasets.load_from_disk(str(dataset_dir))[split])
+
+
+def _columns(ds: Any) -> dict[str, Any]:
     return {
         "crops": [np.asarray(img.convert("RGB")) for img in ds["image"]],
         "labels": np.asarray(ds["label"], dtype=np.int64),
         "sources": list(ds["source"]),
+        "groups": list(ds["group"]),
         "table": ds.remove_columns("image"),
     }
+
+
+DATAROOTS_VALIDATION = "dataroots_validation"
+"""Beside the saved DatasetDict (written by ``prepare``): dataroots' validation faces, for the decision rule only."""
+
+
+def load_decision_set(dataset_dir: Path, validation: dict[str, Any]) -> dict[str, Any]:
+    """The real validation faces every decision is made on: real-photo sources (three classes) + dataroots (two).
+
+    Returns crops, labels, groups and a ``two_class`` mask; synthetic and web-portrait faces are left out. The first
+    ``from_validation`` faces are the validation split's rows ``validation_index`` (their logits can be reused).
+    """
+    import datasets
+
+    real = real_photo_mask(validation["sources"])
+    crops = [c for c, r in zip(validation["crops"], real) if r]
+    labels = list(validation["labels"][real])
+    groups = [g for g, r in zip(validation["groups"], real) if r]
+    two_class = [False] * len(crops)
+    extra = dataset_dir / DATAROOTS_VALIDATION
+    if (extra / "dataset_info.json").is_file():
+        d = _columns(datasets.load_from_disk(str(extra)))
+        crops += d["crops"]
+        labels += list(d["labels"])
+        groups += [f"dataroots:{g}" for g in d["groups"]]
+        two_class += [True] * len(d["crops"])
+    return {
+        "crops": crops,
+        "labels": np.asarray(labels, dtype=np.int64),
+        "groups": groups,
+        "two_class": np.asarray(two_class, dtype=bool),
+        "validation_index": np.flatnonzero(real),
+        "from_validation": int(real.sum()),
+    }
+
+
+def training_threads(configured: int) -> int:
+    """``configured`` threads, or with 0 one per core that other processes leave idle (at least one).
+
+    On 2 cores shared with other jobs, two PyTorch threads fighting for them measured 4x slower per batch
+    than one (31 s vs 8 s for 64 faces at a load average of 12); on idle cores two are faster.
+    """
+    if configured > 0:
+        return configured
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return int(max(1, min(cores, round(cores - busy))))
 
 
 def seed_everything(seed: int) -> None:
@@ -109,11 +162,6 @@ def real_photo_mask(sources: list[str]) -> np.ndarray:
     return np.array([s in REAL_PHOTO_SOURCES for s in sources], dtype=bool)
 
 
-def selection_score(val_macro_f1: float, real_macro_f1: float, real_share: float) -> float:
-    """Early-stopping score: validation macro-F1 blended with its real-photo part (``real_share`` of it)."""
-    return (1.0 - real_share) * val_macro_f1 + real_share * real_macro_f1
-
-
 def freeze_early_layers(model: Any, blocks: int) -> list[Any]:
     """Keep the stem and the first ``blocks`` stages at their ImageNet weights; returns those modules."""
     frozen = [model.conv_stem, model.bn1, *model.blocks[:blocks]] if blocks > 0 else []
@@ -131,13 +179,15 @@ def train_mode(model: Any, frozen: list[Any]) -> None:
 
 
 def train(dataset_dir: Path, out_dir: Path, config: TrainConfig, weights: Path | None) -> dict[str, Any]:
-    """Fine-tune, keep the best epoch by :func:`selection_score` on validation, save to ``out_dir``, export ONNX, calibrate."""
+    """Fine-tune, keep the epoch that decides best on the real validation faces, save, export ONNX, calibrate and fold."""
     import torch
     import torch.nn.functional as F
 
     from facemask.export import export_onnx
 
-    torch.set_num_threads(config.num_threads)
+    threads = training_threads(config.num_threads)
+    torch.set_num_threads(threads)
+    log.info("training on %d thread(s)", threads)
     seed_everything(config.seed)
     train_set, val_set = load_split(dataset_dir, "train"), load_split(dataset_dir, "validation")
     cfg = pretrained_cfg(config.input_size)
@@ -146,8 +196,14 @@ def train(dataset_dir: Path, out_dir: Path, config: TrainConfig, weights: Path |
     frozen = freeze_early_layers(model, config.frozen_blocks)
     augment = Augmenter(config, config.seed)
     probabilities = sampling_probabilities(train_set["labels"], train_set["sources"], config)
-    val_real = real_photo_mask(val_set["sources"])
-    log.info("%d train / %d validation faces", len(train_set["labels"]), len(val_set["labels"]))
+    decision = load_decision_set(dataset_dir, val_set)
+    log.info(
+        "%d train / %d validation faces; decisions on %d real validation faces (%d real incorrect_mask, %d two-class)",
+        len(train_set["labels"]), len(val_set["labels"]), len(decision["labels"]),
+        int(np.sum((decision["labels"] == LABELS.index("incorrect_mask")) & ~decision["two_class"])), int(decision["two_class"].sum()),
+    )  # fmt: skip
+    if not len(decision["labels"]):
+        raise ValueError("no real validation faces to decide on: add a real-photo source (closeups_dev, andrewmvd_dev)")
 
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
@@ -195,17 +251,26 @@ def train(dataset_dir: Path, out_dir: Path, config: TrainConfig, weights: Path |
                 ema.update_parameters(model)
             losses.append(float(loss))
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
-        val_pred = predict_logits(evaluated, preprocess, val_set["crops"]).argmax(axis=1)
+        val_logits = predict_logits(evaluated, preprocess, val_set["crops"])
+        val_pred = val_logits.argmax(axis=1)
         val = classification_metrics(val_set["labels"], val_pred)
-        real_val = classification_metrics(val_set["labels"][val_real], val_pred[val_real])
+        extra = predict_logits(evaluated, preprocess, decision["crops"][decision["from_validation"] :])
+        faces = DecisionFaces(
+            np.concatenate([val_logits[decision["validation_index"]], extra]), decision["labels"], decision["groups"], decision["two_class"]
+        )
+        bias, score = best_bias(faces, config.calib_unsafe_weight, config.decision_two_class_share)
+        real = rule_report(faces, bias)
         row = {
             "epoch": epoch + 1,
             "train_loss": float(np.mean(losses)),
             "val_macro_f1": val["macro_f1"],
             "val_accuracy": val["accuracy"],
             "val_unsafe": val["unsafe_error_rate"],
-            "val_real_macro_f1": real_val["macro_f1"],
-            "selection_score": selection_score(val["macro_f1"], real_val["macro_f1"], config.select_real_share),
+            "real_macro_f1": real["macro_f1"],
+            "real_incorrect_recall": real["incorrect_recall"],
+            "real_two_class_accuracy": real["two_class_accuracy"] or 0.0,
+            "real_unsafe": real["unsafe_error_rate"],
+            "selection_score": score,
         }
         history.append(row)
         log.info("epoch %d: %s", epoch + 1, json.dumps({k: round(v, 4) for k, v in row.items()}))
@@ -216,7 +281,7 @@ def train(dataset_dir: Path, out_dir: Path, config: TrainConfig, weights: Path |
         else:
             stale += 1
             if stale >= config.patience:
-                log.info("early stop: no validation selection-score gain for %d epochs", stale)
+                log.info("early stop: no real-photo validation gain for %d epochs", stale)
                 break
     model = evaluated
     model.load_state_dict(best["state"])
@@ -230,8 +295,9 @@ def train(dataset_dir: Path, out_dir: Path, config: TrainConfig, weights: Path |
         raise RuntimeError(f"saved preprocessing {saved} differs from training's {preprocess}")
     export_onnx(out_dir)
     calibration = calibrate(
-        out_dir, val_set["crops"], val_set["labels"], config.calib_unsafe_weight, val_real, config.select_real_share
-    )
+        out_dir, decision["crops"], decision["labels"], decision["groups"], decision["two_class"],
+        config.calib_unsafe_weight, config.decision_two_class_share, config.calib_cv_min_incorrect, config.calib_cv_folds, config.seed,
+    )  # fmt: skip
     log.info("calibrated decision rule: %s", calibration)
     return {
         "best_epoch": best["epoch"],

@@ -65,7 +65,8 @@ def build_small_dataset(path: Path) -> None:
     records = []
     for i, split in enumerate(splits):
         path_i = images[i % len(images)]
-        source = SourceImage(path_i, ("andrewmvd_dev", "maskedfacenet")[i % 2], label=LABELS[i % len(LABELS)])
+        # every fourth crop from a source that may train but not be published (left out of the push)
+        source = SourceImage(path_i, ("andrewmvd_dev", "maskedfacenet", "andrewmvd_dev", "closeups_dev")[i % 4], label=LABELS[i % len(LABELS)])
         crop = cv2.resize(load_image(path_i), (48, 48), interpolation=cv2.INTER_AREA)
         records.append(FaceRecord(crop, LABELS[i % len(LABELS)], source, 48.0, "detector", 0.9, f"g{i}", split))
     to_dataset_dict(records).save_to_disk(str(path))
@@ -83,11 +84,18 @@ def dataset_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def local_counts(dataset_dir: Path) -> dict[str, dict[str, int]]:
-    """Rows per label in each split of the local dataset."""
+    """Rows per label in each split of the local dataset, publishable sources only (what push-dataset sends)."""
     import datasets
 
+    from training.sources import publishable
+
     local = datasets.load_from_disk(str(dataset_dir))
-    return {split: dict(Counter(LABELS[i] for i in ds.data.column("label").to_pylist())) for split, ds in local.items()}
+    return {
+        split: dict(Counter(
+            LABELS[i] for i, src in zip(ds.data.column("label").to_pylist(), ds.data.column("source").to_pylist()) if publishable(src)
+        ))
+        for split, ds in local.items()
+    }  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +173,8 @@ def test_dataset_card_states_licenses_counts_split_and_usage(fake_hub: HubHandle
         row = f"| `{split}` | " + " | ".join(str(counts.get(name, 0)) for name in LABELS)
         assert row in text
     assert "**Duplicates.**" in text and "**Split.**" in text and "## Intended use and limits" in text
+    left_out = text.split("## Left out", 1)[1].split("\n## ", 1)[0]  # crops that may train but not be published
+    assert "closeups_dev" in left_out and "never redistributed" in left_out
 
 
 def test_model_loads_with_timm_and_from_pretrained_exactly_like_the_local_folder(fake_hub: HubHandle, published,
@@ -322,6 +332,7 @@ def test_dry_run_lists_every_upload_with_sizes_and_sends_no_request(fake_hub: Hu
     assert f"{safetensors_kib:.1f} MiB  model.safetensors" in out
     for path in ("data/train-*.parquet", "README.md", "app.py", "facemask/pipeline.py"):
         assert path in out
+    assert "left out (may not be redistributed): closeups_dev" in out
 
 
 def test_pickle_weights_are_refused_before_anything_is_uploaded(fake_hub: HubHandle, tmp_path: Path) -> None:

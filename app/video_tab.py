@@ -18,11 +18,13 @@ import gradio as gr
 import pandas as pd
 
 from facemask import Pipeline
-from facemask.labels import DISPLAY_NAMES, LABELS
+from facemask.labels import COLORS, DISPLAY_NAMES, LABELS
 from facemask.video import FrameRecord, VideoError, anonymize_video, check_limits, probe
 
 log = logging.getLogger("facemask.app")
 
+COLOR_MAP = {DISPLAY_NAMES[label]: "#{:02x}{:02x}{:02x}".format(*COLORS[label]) for label in LABELS}
+"""The plot's line colours: the same colour-blind-safe palette as the boxes."""
 PROGRESS_EVERY = 5
 """Frames between two progress-bar updates."""
 TIMELINE_POINTS = 600
@@ -38,7 +40,8 @@ def limits_text(pipeline: Pipeline) -> str:
         f"{megapixels:.1f} megapixels (1920×1080).** Upload a clip (MP4, MOV, WEBM, MKV, AVI, ...): every face is "
         "tracked across frames and stays pixelated even in frames where the detector misses it. You get the video "
         "back as H.264 MP4 with the same size, frame rate, length, rotation and sound, and the number of faces "
-        "with and without a mask over time. Processing runs at roughly real time for 640×480 on the free CPU."
+        "with and without a mask over time. Every frame is analysed, so it takes a while on a free CPU: the bar shows "
+        "how far it is."
     )
 
 
@@ -151,7 +154,7 @@ def add_tab(pipeline: Pipeline, options: list[Any], check_options: Callable[[Any
                               elem_id="video-output", height=360, scale=3)
         summary = gr.Markdown(elem_id="video-summary")
         plot = gr.LinePlot(x="time (s)", y="faces", color="label", label="Faces per frame", x_title="time (s)",
-                           y_title="faces", elem_id="video-plot", height=260)
+                           y_title="faces", elem_id="video-plot", height=260, color_map=COLOR_MAP)
         with gr.Accordion("Results as JSON (what the /video API returns)", open=False):
             results = gr.JSON(label="Video results", elem_id="video-json")
     handlers = VideoHandlers(pipeline, check_options, output.GRADIO_CACHE)

@@ -123,7 +123,7 @@ class Settings:
     video_preset: str = "veryfast"
     """x264 speed preset of the output."""
     video_max_seconds: float = field(default_factory=lambda: _env_float("FACEMASK_VIDEO_MAX_SECONDS", 30.0))
-    """Longest clip the app accepts (a free CPU Space processes about real time at 640x480)."""
+    """Longest clip the app accepts (every frame is analysed: keeps one visitor's job to minutes on a free CPU Space)."""
     video_max_pixels: int = 1920 * 1080
     """Largest frame (width x height) the app accepts."""
     video_max_bytes: int = 50 * 1024 * 1024

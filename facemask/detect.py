@@ -95,7 +95,11 @@ class _ScalingDetector:
 
     def detect(self, image: np.ndarray) -> list[Face]:
         height, width = image.shape[:2]
-        scale = detection_scale(width, height, self.settings)
+        return self.detect_at(image, detection_scale(width, height, self.settings))
+
+    def detect_at(self, image: np.ndarray, scale: float) -> list[Face]:
+        """Faces in ``image`` (RGB) resized by ``scale`` for the network, in ``image``'s pixels."""
+        height, width = image.shape[:2]
         bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
         if scale != 1.0:
             size = (max(int(round(width * scale)), 1), max(int(round(height * scale)), 1))
@@ -198,6 +202,103 @@ class YufaceDetector(_ScalingDetector):
                 )
             )
         return faces
+
+
+def box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Intersection over union of two ``(x, y, w, h)`` boxes."""
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0
+
+
+_MIRRORED_LANDMARKS = [1, 0, 2, 4, 3]
+"""Landmark order after a horizontal flip: the eyes swap, and so do the mouth corners."""
+
+
+def mirrored(face: Face, width: int) -> Face:
+    """A face found in the horizontally flipped image, in the original image's pixels."""
+    x, y, w, h = face.box
+    landmarks = None
+    if face.landmarks is not None:
+        landmarks = face.landmarks[_MIRRORED_LANDMARKS].copy()
+        landmarks[:, 0] = width - landmarks[:, 0]
+    return Face((width - x - w, y, w, h), face.score, landmarks)
+
+
+def vote_faces(passes: list[list[Face]], iou_threshold: float) -> list[tuple[Face, int]]:
+    """Faces of several passes merged by place: the best-scoring face of each place and how many passes found it."""
+    tagged = sorted(((f, i) for i, faces in enumerate(passes) for f in faces), key=lambda t: t[0].score, reverse=True)
+    places: list[tuple[Face, set[int]]] = []
+    for face, index in tagged:
+        for best, found_by in places:
+            if box_iou(face.box, best.box) > iou_threshold:
+                found_by.add(index)
+                break
+        else:
+            places.append((face, {index}))
+    return [(face, len(found_by)) for face, found_by in places]
+
+
+class FaceFinder:
+    """The pipeline's face finding: one back-end run once, plus the passes that find what it misses.
+
+    * Still images (``thorough``) get a second pass upscaled to ``detect_second_side`` px when that
+      enlarges them (small faces in small photos), and a horizontally mirrored pass if
+      ``detect_flip``. A face is kept when one pass scores it at least ``blur_threshold``, or when
+      two passes agree on it with at least ``blur_agree_threshold`` (a lone low score is as often
+      a pattern in the wallpaper as a face; two views agreeing mostly is a face).
+    * Every image where nothing reaches ``min_score`` gets one more pass on the image padded by
+      ``detect_pad_fallback`` of its longer side on each side (mid-grey): a close-up whose face fills
+      the frame (chin or forehead cut off) becomes a face with context around it, which the detector finds.
+
+    The webcam stream runs with ``thorough=False``: one pass per frame (plus the padded pass on a
+    frame with no face).
+    """
+
+    def __init__(self, backend: _ScalingDetector, settings: Settings) -> None:
+        self.backend = backend
+        self.settings = settings
+        self.name = backend.name
+
+    def detect(self, image: np.ndarray, thorough: bool = True, min_score: float | None = None) -> list[Face]:
+        """Faces in ``image`` (RGB uint8), best first; ``min_score`` decides whether the padded pass runs."""
+        settings = self.settings
+        height, width = image.shape[:2]
+        base = detection_scale(width, height, settings)
+        passes = [self.backend.detect_at(image, base)]
+        if thorough:
+            second = settings.detect_second_side / max(width, height)
+            if settings.detect_second_side and second >= 1.25 * base:
+                passes.append(self.backend.detect_at(image, second))
+            if settings.detect_flip:
+                flipped = np.ascontiguousarray(image[:, ::-1])
+                passes.append([mirrored(f, width) for f in self.backend.detect_at(flipped, base)])
+        floor = settings.detection_threshold if min_score is None else min_score
+        if settings.detect_pad_fallback > 0 and not any(f.score >= floor for found in passes for f in found):
+            passes.append(self._padded(image))
+        faces = [
+            face
+            for face, votes in vote_faces(passes, settings.merge_iou)
+            if face.score >= settings.blur_threshold or (votes >= 2 and face.score >= settings.blur_agree_threshold)
+        ]
+        return _clip_faces(faces, width, height, settings)
+
+    def _padded(self, image: np.ndarray) -> list[Face]:
+        """Faces found after padding the image with mid-grey on every side."""
+        height, width = image.shape[:2]
+        pad = int(round(self.settings.detect_pad_fallback * max(width, height)))
+        padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(128, 128, 128))
+        found = self.backend.detect(padded)
+        return [
+            Face(
+                (f.box[0] - pad, f.box[1] - pad, f.box[2], f.box[3]),
+                f.score,
+                None if f.landmarks is None else f.landmarks - np.float32(pad),
+            )
+            for f in found
+        ]
 
 
 def _yunet_file(settings: Settings) -> Path | None:

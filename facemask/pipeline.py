@@ -13,12 +13,12 @@ from typing import Any
 import numpy as np
 
 from .config import BlurMode, Settings
-from .detect import Face, FaceDetector, create_detector
+from .detect import Face, FaceDetector, FaceFinder, _ScalingDetector, create_detector
 from .io import ImageSource, load_image
 from .labels import DISPLAY_NAMES, LABELS
 from .model import MaskClassifier
 from .preprocess import crop_face
-from .privacy import blur_region, block_size, pixelate
+from .privacy import blur_region, block_size, hidden_face_region, pixelate
 from .render import draw_faces
 
 
@@ -126,8 +126,10 @@ class Pipeline:
     ) -> None:
         self.settings = settings or Settings()
         self.classifier = classifier or MaskClassifier.from_pretrained(self.settings.model, self.settings.runtime)
-        detect_floor = min(self.settings.detection_threshold, self.settings.blur_threshold)
+        detect_floor = min(self.settings.detection_threshold, self.settings.blur_threshold, self.settings.blur_agree_threshold)
         self.detector = detector or create_detector(self.settings.replace(detection_threshold=detect_floor))
+        # the extra passes (mirror, second scale, padded close-ups) need a back-end that can rescale
+        self.finder = FaceFinder(self.detector, self.settings) if isinstance(self.detector, _ScalingDetector) else None
         self._classify_lock = threading.Lock()
 
     def load(self, source: ImageSource) -> np.ndarray:
@@ -145,23 +147,37 @@ class Pipeline:
         threshold: float | None = None,
         blur: bool | None = None,
         blur_mode: BlurMode | None = None,
+        thorough: bool | None = None,
     ) -> DetectionResult:
-        """Detect and classify every face in an RGB uint8 image (no drawing)."""
+        """Detect and classify every face in an RGB uint8 image (no drawing).
+
+        ``thorough`` (default ``settings.detect_thorough``) adds the still-image detection passes;
+        the webcam stream passes ``False`` to stay fast.
+        """
         threshold = self.settings.detection_threshold if threshold is None else float(threshold)
         blur = self.settings.blur if blur is None else blur
         blur_mode = blur_mode or self.settings.blur_mode
         height, width = image.shape[:2]
-        found = self.detector.detect(image)
+        found = self.find_faces(image, threshold, self.settings.detect_thorough if thorough is None else thorough)
         shown = reading_order([f for f in found if f.score >= threshold])
         probabilities = self.classify_crops([crop_face(image, f.box, self.settings.crop_margin) for f in shown])
         faces = [self._face_result(face, probs, blur, blur_mode, width, height) for face, probs in zip(shown, probabilities)]
         blurred: list[tuple[int, int, int, int]] = []
         if blur:
-            # faces under the display threshold but over the privacy floor are blurred too
-            hidden = [f for f in found if self.settings.blur_threshold <= f.score < threshold]
+            # faces under the display threshold but over the privacy floor are blurred too, whole (no label to
+            # keep readable); the finder has already applied the floor (one pass >= blur_threshold, or two agreeing)
+            floor = self.settings.blur_threshold if self.finder is None else 0.0
+            hidden = [f for f in found if floor <= f.score < threshold]
+            margin = self.settings.hidden_face_margin
             blurred = [r.blur for r in faces if r.blur is not None]
-            blurred += [r for f in hidden if (r := blur_region(f.box, f.landmarks, blur_mode, width, height))]
+            blurred += [r for f in hidden if (r := hidden_face_region(f.box, margin, width, height))]
         return DetectionResult(width, height, faces, self.detector.name, self.classifier.runtime, blurred)
+
+    def find_faces(self, image: np.ndarray, threshold: float | None = None, thorough: bool = True) -> list[Face]:
+        """Every face over the blur floor, with the extra passes when the detector allows them."""
+        if self.finder is None:
+            return self.detector.detect(image)
+        return self.finder.detect(image, thorough=thorough, min_score=threshold)
 
     def _face_result(
         self, face: Face, probs: np.ndarray, blur: bool, blur_mode: BlurMode, width: int, height: int

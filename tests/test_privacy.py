@@ -66,7 +66,7 @@ def test_only_a_few_blocks_lie_across_the_eyes(pipeline, group):
         x, _, w, _ = (int(round(v)) for v in face.box)
         eye_y = int(round(np.mean([p[1] for p in face.landmarks[:2]])))
         assert _runs(group[eye_y, x : x + w]) > 3 * blocks  # the input is detailed there
-        assert _runs(output[eye_y, x : x + w]) <= blocks + 1  # partial cells at both ends
+        assert _runs(output[eye_y, x : x + w]) <= blocks + 2  # partial cells at both ends
 
 
 def test_the_default_blur_strength_is_a_handful_of_blocks_per_face():

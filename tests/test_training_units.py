@@ -451,3 +451,12 @@ def test_main_face_metrics_count_no_face_as_a_miss_of_the_photos_class() -> None
     f1 = {"with_mask": 2 / 3, "without_mask": 2 / 3, "incorrect_mask": 2 / 3}
     assert m["macro_f1"] == pytest.approx(np.mean(list(f1.values())))
     assert m["found"]["n"] == 4 and m["no_face_by_class"]["incorrect_mask"] == 1
+
+
+def test_training_threads_take_the_configured_count_or_the_idle_cores() -> None:
+    import os
+
+    from training.train import training_threads
+
+    assert training_threads(3) == 3
+    assert 1 <= training_threads(0) <= len(os.sched_getaffinity(0))

@@ -34,6 +34,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     label_smoothing: float = 0.05
     warmup_epochs: int = 1
+    lr_time_aware: bool = True
     patience: int = 4
     train_budget_s: float = 1440.0
     class_weight_power: float = 0.5

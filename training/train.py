@@ -210,10 +210,16 @@ def train(dataset_dir: Path, out_dir: Path, config: TrainConfig, weights: Path |
     steps_per_epoch = math.ceil(config.samples_per_epoch / config.batch_size)
     total, warmup = config.epochs * steps_per_epoch, config.warmup_epochs * steps_per_epoch
 
+    clock: dict[str, float] = {}
+
     def lr_at(step: int) -> float:
+        """Linear warm-up, then cosine decay over the steps or, with ``lr_time_aware``, over the time budget if that ends first."""
         if step < warmup:
             return (step + 1) / warmup
-        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(total - warmup, 1)))
+        progress = (step - warmup) / max(total - warmup, 1)
+        if config.lr_time_aware and "start" in clock:
+            progress = max(progress, (time.monotonic() - clock["start"]) / config.train_budget_s)
+        return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
     ema = None
@@ -226,7 +232,7 @@ def train(dataset_dir: Path, out_dir: Path, config: TrainConfig, weights: Path |
     best: dict[str, Any] = {"score": -1.0}
     history = []
     stale = 0
-    started = time.monotonic()
+    started = clock["start"] = time.monotonic()
     for epoch in range(config.epochs):
         elapsed = time.monotonic() - started
         if epoch and elapsed + elapsed / epoch > config.train_budget_s:

@@ -43,12 +43,13 @@ log = logging.getLogger("facemask.app")
 
 EXAMPLES_DIR = HERE / "examples"
 SPACE_README = HERE / "README.md"
-STREAM_EVERY_S = 0.2
-"""Seconds between webcam frames sent to the server: about 5 frames per second per visitor."""
 STREAM_TIME_LIMIT_S = 60
 """Seconds one visitor may stream before the webcam stops, so several visitors can share one Space."""
 CONCURRENCY = 2
 """Requests processed at once (one per CPU core of a free Space); the rest wait in the queue."""
+STREAM_VISITORS = 8
+"""Webcam streams served at once (each holds a queue worker while it lasts; their frames take turns on
+``CONCURRENCY`` cores, see ``Handlers``); further visitors wait in the queue."""
 QUEUE_SIZE = 128
 CACHE_CLEANUP = (120, 300)
 """Every 2 minutes, delete uploads and results older than 5 minutes from Gradio's cache."""
@@ -59,7 +60,7 @@ pixelates eyes and forehead so that nobody is recognisable. Uploads and results 
 within minutes; nothing is logged.
 """
 LIVE_HELP = (
-    "Click the camera, allow access, then press **Record** to stream about five frames a second "
+    "Click the camera, allow access, then press **Record** to stream up to fifteen frames a second "
     f"(up to {STREAM_TIME_LIMIT_S} s). On a slow connection use the Photo tab's webcam button to send single snapshots."
 )
 CSS = """
@@ -88,7 +89,7 @@ def examples() -> list[list[str]]:
 
 def build_app(pipeline: Pipeline) -> gr.Blocks:
     """The app's layout and events around one loaded pipeline."""
-    handlers = Handlers(pipeline)
+    handlers = Handlers(pipeline, frame_slots=CONCURRENCY)
     settings = pipeline.settings
     with gr.Blocks(title="Face-mask detector", analytics_enabled=False, delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(INTRO)
@@ -139,8 +140,9 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
         webcam.stream(
             handlers.detect_frame, inputs=[webcam, *options, tracker],
             outputs=[live, results, summary, chart, table, tracker],
-            api_name="detect_frame", api_visibility="undocumented", preprocess=False, concurrency_id="pipeline",
-            stream_every=STREAM_EVERY_S, time_limit=STREAM_TIME_LIMIT_S, show_progress="hidden",
+            api_name="detect_frame", api_visibility="undocumented", preprocess=False, concurrency_id="webcam",
+            concurrency_limit=STREAM_VISITORS,
+            stream_every=settings.webcam_interval_s, time_limit=STREAM_TIME_LIMIT_S, show_progress="hidden",
         )
     return demo
 

@@ -12,6 +12,7 @@ import base64
 import binascii
 import logging
 import math
+import threading
 import time
 from typing import Any
 
@@ -88,8 +89,13 @@ def summary_text(results: Results | None) -> str:
 class Handlers:
     """The app's event functions around one shared, already-loaded :class:`Pipeline`."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Pipeline, frame_slots: int = 2) -> None:
         self.pipeline = pipeline
+        # Webcam streams each hold a queue worker for their whole length (Gradio keeps only the newest
+        # frame of each stream, dropping the ones that arrive while it is busy); this gate lets at most
+        # ``frame_slots`` frames (one per core) be analysed at once, served in arrival order, so several
+        # visitors take turns and each one's frame rate falls evenly as more join.
+        self._frame_gate = threading.Semaphore(frame_slots)
 
     def _options(self, threshold: Any, blur: Any, blur_mode: Any) -> tuple[float, bool, str]:
         try:
@@ -114,12 +120,22 @@ class Handlers:
         if source is None:
             return None
         value, blur_on, mode = self._options(threshold, blur, blur_mode)
+        if tracker is None:
+            return self._analyze(source, value, blur_on, mode, None)
+        with self._frame_gate:
+            return self._analyze(source, value, blur_on, mode, tracker)
+
+    def _analyze(
+        self, source: str | bytes, value: float, blur_on: bool, mode: str, tracker: FaceTracker | None
+    ) -> tuple[np.ndarray, DetectionResult]:
         try:
             image = self.pipeline.load(source)
         except ImageError as exc:
             raise gr.Error(f"Cannot use this file: {exc}.", title="Not a usable image", print_exception=False) from None
         try:
-            result = self.pipeline.analyze(image, threshold=value, blur=blur_on, blur_mode=mode)  # type: ignore[arg-type]
+            # a stream gets one detection pass per frame (fast); photos get the extra passes
+            result = self.pipeline.analyze(image, threshold=value, blur=blur_on, blur_mode=mode,  # type: ignore[arg-type]
+                                           thorough=tracker is None)
             if tracker is not None:  # a stream: carry the blur of faces missed in this frame, smooth labels
                 result = tracker.update(result, time.monotonic(), blur=blur_on).result
             return self.pipeline.render(image, result), result

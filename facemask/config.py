@@ -100,8 +100,10 @@ class Settings:
     blur_blocks: int = 5
     """Pixel blocks across the width of a face in the blurred region (few blocks = no identity)."""
 
-    webcam_interval_s: float = field(default_factory=lambda: _env_float("FACEMASK_WEBCAM_INTERVAL_S", 0.2))
-    """Seconds between the webcam frames the browser offers; it sends none while one is being processed."""
+    webcam_interval_s: float = field(default_factory=lambda: _env_float("FACEMASK_WEBCAM_INTERVAL_S", 0.066))
+    """Seconds between the webcam frames the browser sends (0.066: up to 15 a second). The server keeps only
+    each stream's newest frame, so a busy server drops frames instead of falling behind (0.2 capped a lone
+    visitor at 5 frames/s, 0.1 at 10; see benchmarks/webcam_fps.py)."""
 
     max_pixels: int = 40_000_000
     """Largest image (width x height) accepted; bigger ones are refused before decoding."""
@@ -152,5 +154,7 @@ class Settings:
             raise ValueError("detection_threshold must be between 0 and 1")
         if self.blur_blocks < 2:
             raise ValueError("blur_blocks must be at least 2")
+        if not 0.02 <= self.webcam_interval_s <= 2.0:
+            raise ValueError("webcam_interval_s must be between 0.02 and 2 seconds")
         if self.video_detect_every < 1 or self.track_carry_frames < 0:
             raise ValueError("video_detect_every must be at least 1 and track_carry_frames at least 0")

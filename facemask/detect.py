@@ -275,14 +275,16 @@ class FaceFinder:
             if settings.detect_flip:
                 flipped = np.ascontiguousarray(image[:, ::-1])
                 passes.append([mirrored(f, width) for f in self.backend.detect_at(flipped, base)])
-        floor = settings.detection_threshold if min_score is None else min_score
-        if settings.detect_pad_fallback > 0 and not any(f.score >= floor for found in passes for f in found):
-            passes.append(self._padded(image))
         faces = [
             face
             for face, votes in vote_faces(passes, settings.merge_iou)
             if face.score >= settings.blur_threshold or (votes >= 2 and face.score >= settings.blur_agree_threshold)
         ]
+        floor = settings.detection_threshold if min_score is None else min_score
+        if settings.detect_pad_fallback > 0 and not any(f.score >= floor for found in passes for f in found):
+            # the padded view does not vote: only what it finds over the single-pass floor counts
+            padded = [f for f in self._padded(image) if f.score >= settings.blur_threshold]
+            faces = [face for face, _ in vote_faces([faces, padded], settings.merge_iou)]
         return _clip_faces(faces, width, height, settings)
 
     def _padded(self, image: np.ndarray) -> list[Face]:

@@ -96,7 +96,7 @@ def test_blur_can_be_switched_off_or_widened_to_the_whole_face(client: Client) -
 def test_faces_under_the_threshold_are_not_listed_but_still_blurred(client: Client) -> None:
     original = load_image(DATA / "astronaut.jpg")
     _, listed = detect(client, DATA / "astronaut.jpg")
-    output, results = detect(client, DATA / "astronaut.jpg", threshold=0.95)
+    output, results = detect(client, DATA / "astronaut.jpg", threshold=0.99)  # the face scores about 0.95
 
     assert results["faces"] == [] and results["summary"] == "No face found."
     right_eye, left_eye = listed["faces"][0]["landmarks"][:2]

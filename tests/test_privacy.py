@@ -283,3 +283,51 @@ def test_blur_covers_the_eyes_of_a_really_tilted_photo(pipeline, astronaut, angl
     moved = np.c_[points, np.ones(len(points))] @ matrix.T
     for px, py in moved:
         assert any(x <= px <= x + w and y <= py <= y + h for x, y, w, h in result.blurred), (px, py)
+
+
+class _SpyPipeline:
+    """Delegates to the real pipeline; records how many analyses overlap and which passes were asked for."""
+
+    def __init__(self, real):
+        import threading
+
+        self.real, self.settings = real, real.settings
+        self.lock, self.active, self.most, self.thorough = threading.Lock(), 0, 0, []
+
+    def load(self, source):
+        return self.real.load(source)
+
+    def render(self, image, result):
+        return self.real.render(image, result)
+
+    def analyze(self, image, **options):
+        import time
+
+        with self.lock:
+            self.active += 1
+            self.most = max(self.most, self.active)
+            self.thorough.append(options.get("thorough"))
+        try:
+            time.sleep(0.05)
+            return self.real.analyze(image, **options)
+        finally:
+            with self.lock:
+                self.active -= 1
+
+
+def test_webcam_frames_take_turns_on_the_cores_and_get_one_detection_pass(pipeline, test_data):
+    pytest.importorskip("gradio")
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.handlers import Handlers
+
+    spy = _SpyPipeline(pipeline)
+    handlers = Handlers(spy, frame_slots=1)  # type: ignore[arg-type]
+    frame = {"path": str(test_data / "astronaut.jpg")}
+    with ThreadPoolExecutor(4) as pool:
+        outputs = list(pool.map(lambda _: handlers.detect_frame(frame, 0.5, True, "eyes"), range(4)))
+    assert all(out[1]["faces"] and out[1]["blurred"] for out in outputs)
+    assert spy.most == 1  # four visitors' frames, one at a time
+    assert spy.thorough == [False] * 4  # a stream: one pass per frame
+    handlers.detect({"path": str(test_data / "astronaut.jpg")}, 0.5, True, "eyes")
+    assert spy.thorough[-1] is True  # a photo: the extra passes

@@ -128,6 +128,11 @@ class Settings:
     """Run the detector on every n-th frame; the frames between are carried by the tracker."""
     video_lookback_frames: int = 8
     """A face found in a frame is also blurred in up to this many earlier frames where it was missed (files only)."""
+    video_cut_threshold: float = 0.15
+    """A scene cut (the tracks end, nothing is carried across) when this share of the colour histogram of a
+    64x48 thumbnail changes from one frame to the next (pans and zooms change a few %, cuts 20-60 %)."""
+    video_detect_thorough: bool = True
+    """Video frames get the still-image detection passes (``detect_thorough``), not the webcam's single pass."""
     video_crf: int = 18
     """x264 constant rate factor of the output (18: visually lossless for most footage)."""
     video_preset: str = "veryfast"

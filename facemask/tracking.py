@@ -157,6 +157,12 @@ class FaceTracker:
         self._tracks, self._finished, self._next_id = [], [], 1
         self._blur, self._last_time, self._size = None, None, None
 
+    def cut(self) -> None:
+        """A scene cut: every live track ends (its label is kept for the summary); nothing is carried over."""
+        for track in self._tracks:
+            self._end(track)
+        self._tracks = []
+
     def _observations(self, result: DetectionResult, blur: bool) -> list[_Observation]:
         observations: list[_Observation] = []
         listed = set()

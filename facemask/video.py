@@ -3,7 +3,8 @@
 Frames stream through (decode -> :meth:`Pipeline.analyze` -> :class:`FaceTracker` -> a short
 :class:`Lookback` buffer -> blur, then boxes and labels -> encode), so memory stays bounded however
 long the video: a face the detector misses stays blurred for a few frames after it was last found
-(carried along its motion) and, thanks to the buffer, for a few frames before it was found. The output keeps the input's
+(carried along its motion) and, thanks to the buffer, for a few frames before it was found; at a
+scene cut (a jump of the colour histogram) tracks end and nothing is carried across. The output keeps the input's
 resolution, frame count, timestamps (so frame rate and duration) and rotation: frames are turned
 upright for the detector, annotated upright, turned back and written with the input's rotation
 metadata, so players show them upright with the boxes on the faces, and every coordinate reported
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import av
+import cv2
 import numpy as np
 
 from .config import BlurMode, Settings
@@ -297,6 +299,7 @@ def anonymize_video(
     count, start_time, pts_step = 0, None, None
     time_base = Fraction(1, 90000)
     last_pts: int | None = None
+    previous: np.ndarray | None = None
     lookback: Lookback[_Frame] = Lookback(settings.video_lookback_frames if blur else 0, settings.track_carry_growth)
     written = 0
 
@@ -340,6 +343,12 @@ def anonymize_video(
                     image = np.ascontiguousarray(np.rot90(image, turns))
                 pending = _Frame(image, turns, pts, count, time)
                 count += 1
+                signature = _signature(image)
+                if previous is not None and _changed(previous, signature) > settings.video_cut_threshold:
+                    tracker.cut()  # a new shot: nothing carried into it, nothing filled back out of it
+                    for ready, tracked in lookback.flush():
+                        emit(ready, tracked)
+                previous = signature
                 for ready, tracked in lookback.push(pending, _analyze(pipeline, tracker, pending, threshold, blur,
                                                                       blur_mode)):
                     emit(ready, tracked)
@@ -384,10 +393,23 @@ def _analyze(
     """Detect and classify (every ``video_detect_every``-th frame), then track."""
     height, width = frame.image.shape[:2]
     if frame.index % pipeline.settings.video_detect_every == 0:
-        result = pipeline.analyze(frame.image, threshold=threshold, blur=blur, blur_mode=blur_mode)
+        result = pipeline.analyze(frame.image, threshold=threshold, blur=blur, blur_mode=blur_mode,
+                                  thorough=pipeline.settings.video_detect_thorough)
     else:
         result = DetectionResult(width, height, [], pipeline.detector.name, pipeline.classifier.runtime)
     return tracker.update(result, frame.time, blur=blur)
+
+
+def _signature(image: np.ndarray) -> np.ndarray:
+    """Normalised 16-bin histograms of R, G and B of a 64x48 thumbnail (for scene cuts)."""
+    small = cv2.resize(image, (64, 48), interpolation=cv2.INTER_AREA)
+    hist = np.concatenate([np.bincount(small[..., k].ravel() >> 4, minlength=16) for k in range(3)])
+    return hist / hist.sum()
+
+
+def _changed(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of the histogram that moved (total variation distance, 0 to 1)."""
+    return float(np.abs(a - b).sum() / 2)
 
 
 def _finish(pipeline: Pipeline, writer: _Writer, frame: _Frame, tracked: TrackedFrame, time_base: Fraction,

@@ -152,3 +152,11 @@ def test_lookback_blurs_a_face_in_the_frames_before_it_was_found() -> None:
     assert [i for (i, _), _ in released] == list(range(8))
     covered = [any(contains(region, truth.blur) for region in tracked.result.blurred) for (_, truth), tracked in released]
     assert covered == [False, False, True, True, True, True, True, True]  # 3 frames back, no further
+
+
+def test_a_scene_cut_ends_tracks_but_keeps_their_count() -> None:
+    tracker = FaceTracker(Settings())
+    tracker.update(frame(face_at(100)), 0.0)
+    tracker.cut()
+    after = tracker.update(frame(), 1 / FPS)
+    assert after.carried == [] and tracker.track_labels()["with_mask"] == 1

@@ -204,3 +204,30 @@ def test_app_limits_refuse_a_clip_longer_than_allowed(tmp_path: Path) -> None:
     check_limits(short, settings)
     with pytest.raises(VideoError, match="larger than"):
         check_limits(short, settings.replace(video_max_pixels=100 * 100))
+
+
+def test_nothing_is_carried_across_a_scene_cut(pipeline: Pipeline, tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "shot1.mp4", seconds=0.8, audio=False)
+    path = tmp_path / "cut.mp4"
+    with av.open(str(path), "w") as container:  # the face shot, then a cut to an empty blue room
+        video = container.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 320, 240, "yuv420p"
+        room = np.zeros((240, 320, 3), dtype=np.uint8)
+        room[:] = (40, 60, 160)
+        for index, image in enumerate(upright_frames(clip.path) + [room] * 12):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+            frame.pts = index
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+    summary, records = run(pipeline, Clip(path, 320, 240, clip.fps, 32, 0, False, clip.boxes), tmp_path / "out.mp4")
+
+    assert all(r.faces and r.blurred for r in records[:20])
+    assert all(r.blurred == [] for r in records[20:])  # without the cut the face's blur would follow for 8 frames
+    assert summary.faces["without_mask"] == 1
+
+
+def test_without_the_cut_rule_the_blur_would_spill_into_the_next_shot(pipeline: Pipeline, tmp_path: Path) -> None:
+    blind = Pipeline(pipeline.settings.replace(video_cut_threshold=1.0), classifier=pipeline.classifier,
+                     detector=pipeline.detector)
+    with pytest.raises(AssertionError):
+        test_nothing_is_carried_across_a_scene_cut(blind, tmp_path)

@@ -14,7 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from facemask import Settings, create_detector, load_image
-from facemask.detect import FaceDetector
+from facemask.detect import Face, FaceDetector, FaceFinder, _ScalingDetector
 from facemask.labels import LABELS
 from facemask.preprocess import crop_face
 
@@ -64,6 +64,13 @@ class CropMaker:
         self.detector = detector or create_detector(self.settings.replace(detection_threshold=floor))
         self.counts: Counter[str] = Counter()
         self.adjustment: BoxAdjustment | None = None
+        self.finder = FaceFinder(self.detector, self.settings) if isinstance(self.detector, _ScalingDetector) else None
+
+    def find_faces(self, image: np.ndarray) -> list[Face]:
+        """Faces as the app's pipeline finds them on a still image (its extra passes included), best first."""
+        if self.finder is None:
+            return self.detector.detect(image)
+        return self.finder.detect(image, thorough=self.settings.detect_thorough, min_score=self.settings.detection_threshold)
 
     def _record(self, image: np.ndarray, src: SourceImage, label: str, box, origin: str, score: float) -> FaceRecord:
         crop = store_crop(image, box, self.settings.crop_margin, self.config.crop_store_px)
@@ -137,7 +144,7 @@ class CropMaker:
 
 
     def main_faces(self, images: list[SourceImage]) -> list[FaceRecord]:
-        """Close-ups labelled per photo: the main face (largest, most central) the app's detector finds.
+        """Close-ups labelled per photo: the main face (largest, most central) the app's pipeline finds (its passes).
 
         Where it finds none, the face is looked for on the padded image (a face filling the frame), and
         failing that the photo's centred square is taken (close-ups are face-centred); both are counted.
@@ -146,7 +153,9 @@ class CropMaker:
         for src, image in self._decoded(images, "detect"):
             assert src.label is not None
             height, width = image.shape[:2]
-            face = main_face(self.detector.detect(image), width, height)
+            found = self.find_faces(image)
+            shown = [f for f in found if f.score >= self.settings.detection_threshold]
+            face = main_face(shown or found, width, height)
             origin = "detector"
             if face is None:
                 face, origin = tight_crop_face(image, self.detector, 0.0), "tight_crop"
@@ -159,7 +168,7 @@ class CropMaker:
         """Annotated faces as the pipeline shows them: only those matched by a detection over the display threshold."""
         records = []
         for src, image in self._decoded(images, "detect"):
-            faces = [f for f in self.detector.detect(image) if f.score >= self.settings.detection_threshold]
+            faces = [f for f in self.find_faces(image) if f.score >= self.settings.detection_threshold]
             match = match_boxes([a.box for a in src.faces], [f.box for f in faces], self.config.scene_match_iou)
             for ann, j in zip(src.faces, match):
                 if j is None:

@@ -38,8 +38,8 @@ class TrainConfig:
     patience: int = 4
     train_budget_s: float = 1440.0
     class_weight_power: float = 0.5
-    source_weight: dict[str, float] = field(default_factory=lambda: {"andrewmvd_dev": 2.0})
-    real_incorrect_weight: float = 1.0
+    source_weight: dict[str, float] = field(default_factory=lambda: {"andrewmvd_dev": 2.0, "closeups_dev": 3.0})
+    real_incorrect_weight: float = 3.0
     ema_decay: float = 0.0
     num_threads: int = 0
     calib_unsafe_weight: float = 1.0

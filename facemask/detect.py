@@ -303,17 +303,57 @@ class FaceFinder:
         ]
 
 
+def _hub_reachable(timeout_s: float = 2.0) -> bool:
+    """Whether the Hub endpoint (``HF_ENDPOINT``) accepts a TCP connection within ``timeout_s``.
+
+    Offline, huggingface_hub retries a download for about 25 s before giving up; this check answers
+    in milliseconds, so an offline start falls back at once instead.
+    """
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    url = urlparse(constants.ENDPOINT)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname or "", port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+_HUB_FILES: dict[tuple[str, str], Path | None] = {}
+"""Hub look-ups already made in this process (found file, or ``None``), so each is tried once."""
+
+
 def _yunet_file(settings: Settings) -> Path | None:
     """The YuNet ONNX file: the configured local path, else the Hub (cache first, then download)."""
     local = Path(settings.yunet_path).expanduser()
     if local.is_file():
         return local
-    try:
-        from huggingface_hub import hf_hub_download
+    key = (settings.yunet_repo_id, settings.yunet_filename)
+    if key not in _HUB_FILES:
+        _HUB_FILES[key] = _hub_file(*key)
+        if _HUB_FILES[key] is None:
+            log.info("YuNet not available from %s or the Hub", local)
+    return _HUB_FILES[key]
 
-        return Path(hf_hub_download(settings.yunet_repo_id, settings.yunet_filename, etag_timeout=5))
-    except Exception as exc:  # offline, repo moved, file renamed: all mean "use the fallback"
-        log.info("YuNet not available from %s or the Hub (%s)", local, type(exc).__name__)
+
+def _hub_file(repo_id: str, filename: str) -> Path | None:
+    """A Hub file from the local cache, else downloaded when the Hub is reachable, else ``None``."""
+    from huggingface_hub import hf_hub_download
+
+    try:
+        return Path(hf_hub_download(repo_id, filename, local_files_only=True))
+    except Exception:  # not cached
+        pass
+    if not _hub_reachable():
+        return None
+    try:
+        return Path(hf_hub_download(repo_id, filename, etag_timeout=5))
+    except Exception as exc:  # repo moved, file renamed, offline after all: all mean "use the fallback"
+        log.info("YuNet download failed (%s)", type(exc).__name__)
         return None
 
 

@@ -186,3 +186,22 @@ def test_a_face_filling_the_frame_is_found_with_the_padded_pass(astronaut):
     bx, by, bw, bh = best.box
     assert bx >= 0 and by >= 0 and bx + bw <= 256 and by + bh <= 256  # clipped to the close-up
     assert bw * bh > 0.3 * 256 * 256  # the big face, not a detail
+
+
+def test_offline_start_skips_the_hub_download_and_its_retries(monkeypatch):
+    import huggingface_hub
+    from huggingface_hub import constants
+
+    from facemask import detect
+
+    calls: list[bool] = []
+
+    def fake_download(repo_id, filename, local_files_only=False, **kwargs):
+        calls.append(local_files_only)
+        raise FileNotFoundError("not cached")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")  # discard port: nothing listens
+    assert detect._hub_reachable(timeout_s=1.0) is False
+    assert detect._hub_file("opencv/face_detection_yunet", "x.onnx") is None
+    assert calls == [True]  # the cache was asked; the network download (with its retries) was not tried

@@ -92,9 +92,11 @@ def handlers_module() -> ModuleType:
 
 
 def test_webcam_stream_keeps_a_face_blurred_in_frames_where_the_detector_misses_it(
-    handlers_module: ModuleType, pipeline: Pipeline, tmp_path: Path
+    handlers_module: ModuleType, pipeline: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    clip: Clip = write_clip(tmp_path / "cam.mp4", seconds=0.6, audio=False)
+    clip: Clip = write_clip(tmp_path / "cam.mp4", seconds=1.0, fps=15, audio=False)
+    clock = iter(i / 15 for i in range(1000))  # frames arrive at 15 per second, however fast this machine is
+    monkeypatch.setattr(handlers_module.time, "monotonic", lambda: next(clock))
     frames = upright_frames(clip.path)
     misses = {3, 4, 6, 9, 10, 11}
     flicker = Pipeline(pipeline.settings, classifier=pipeline.classifier,

@@ -172,16 +172,34 @@ def _run_cli(inputs: list[str], venv: Path, extra: Sequence[str] = ()) -> float:
     return seconds
 
 
+def copy_as_rgb(paths: Sequence[Path], folder: Path) -> list[Path]:
+    """Copies of ``paths`` in ``folder``, numbered; images that are not plain RGB/grey (an RGBA "JPEG",
+    which deface's writer cannot save and which ends its whole run) are re-encoded as RGB JPEG (quality 95)."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for index, path in enumerate(paths):
+        dest = folder / f"{index:05d}{path.suffix.lower()}"
+        with Image.open(path) as image:
+            if image.mode in ("RGB", "L"):
+                shutil.copyfile(path, dest)
+            else:
+                dest = dest.with_suffix(".jpg")
+                image.convert("RGB").save(dest, quality=95)
+        copies.append(dest)
+    return copies
+
+
 def anonymize_files(paths: Sequence[Path], work_dir: Path, venv: Path = DEFACE_VENV) -> float:
     """Seconds per image for deface's CLI anonymising ``paths`` as one folder (outputs written).
 
-    The images are copied into ``work_dir/in`` first (deface writes ``<name>_anonymized.<ext>``
-    beside each input); the command's whole wall time, start-up included, is divided by the count.
+    The images are copied into ``work_dir/in`` first (:func:`copy_as_rgb`; deface writes
+    ``<name>_anonymized.<ext>`` beside each input); the command's whole wall time, start-up
+    included, is divided by the count.
     """
     folder = work_dir / "in"
-    folder.mkdir(parents=True, exist_ok=True)
-    for index, path in enumerate(paths):
-        shutil.copyfile(path, folder / f"{index:05d}{path.suffix.lower()}")
+    copy_as_rgb(paths, folder)
     seconds = _run_cli([str(folder)], venv)
     written = len(list(folder.glob("*_anonymized*")))
     if written != len(paths):

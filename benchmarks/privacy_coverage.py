@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -235,10 +234,10 @@ def score(scenes: list[Scene], output: ToolOutput, min_iou: float, by_source: bo
 
 def time_ours_cli(paths: Sequence[Path], work: Path, settings_env: dict[str, str] | None = None) -> float:
     """Seconds per image for ``python -m facemask detect --out`` on a folder of ``paths`` (start-up included)."""
+    from benchmarks.deface_env import copy_as_rgb
+
     folder, out = work / "ours-in", work / "ours-out"
-    folder.mkdir(parents=True, exist_ok=True)
-    for index, path in enumerate(paths):
-        shutil.copyfile(path, folder / f"{index:05d}{path.suffix.lower()}")
+    copy_as_rgb(paths, folder)  # the same files deface gets
     start = time.perf_counter()
     run = subprocess.run([sys.executable, "-m", "facemask", "detect", "--out", str(out), str(folder)],
                          cwd=REPO_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -305,6 +304,32 @@ def table(rows: list[tuple[str, dict[str, Any]]]) -> str:
     return "\n".join(lines)
 
 
+def timing_only(scenes: list[Scene], args: argparse.Namespace) -> int:
+    """Seconds per image of both command lines on a folder per data set (same files, same run)."""
+    from benchmarks.deface_env import anonymize_files
+
+    report: dict[str, Any] = {}
+    for source in DATASETS:
+        folder = [scene.item.path for scene in scenes if scene.item.source == source]
+        with tempfile.TemporaryDirectory() as tmp:
+            ours = time_ours_cli(folder, Path(tmp))
+            theirs = anonymize_files(folder, Path(tmp) / "deface")
+        report[source] = {"images": len(folder), "facemask": round(ours, 4), "deface 1.5.0": round(theirs, 4),
+                          "ratio": round(ours / theirs, 3)}
+        print(f"{source}: {len(folder)} images, facemask {ours * 1000:.1f} ms, deface {theirs * 1000:.1f} ms per image "
+              f"(ratio {ours / theirs:.2f})", flush=True)
+    n = sum(r["images"] for r in report.values())
+    ours_all = sum(r["facemask"] * r["images"] for r in report.values()) / n
+    theirs_all = sum(r["deface 1.5.0"] * r["images"] for r in report.values()) / n
+    report["overall"] = {"images": n, "facemask": round(ours_all, 4), "deface 1.5.0": round(theirs_all, 4),
+                         "ratio": round(ours_all / theirs_all, 3)}
+    print(f"overall: facemask {ours_all * 1000:.1f} ms, deface {theirs_all * 1000:.1f} ms per image "
+          f"(ratio {ours_all / theirs_all:.2f}; target <= 0.33)")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    return 0 if ours_all <= theirs_all / 3 else 1
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=SHARED_DIR / "data", help="folder holding the data sets")
@@ -315,6 +340,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-deface", action="store_true", help="skip the peer (no eye landmarks then: box points)")
     parser.add_argument("--no-timing", action="store_true", help="skip the command-line timing")
     parser.add_argument("--no-closeups", action="store_true", help="skip the close-up no-face measurement")
+    parser.add_argument("--timing-only", action="store_true", help="only the command-line timing of both tools")
     return parser.parse_args(argv)
 
 
@@ -327,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     scenes = load_scenes(args.data_dir, args.limit)
     paths = [scene.item.path for scene in scenes]
+    if args.timing_only:
+        return timing_only(scenes, args)
     settings = Settings()
     columns: list[tuple[str, dict[str, Any]]] = []
     deface_output = None

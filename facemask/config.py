@@ -70,6 +70,8 @@ class Settings:
     hidden_face_margin: float = 0.1
     """Blurred faces under the display threshold (no label) are pixelated whole, with this margin (box sizes)."""
     nms_threshold: float = 0.3
+    cli_workers: int = 0
+    """Images ``python -m facemask detect`` has in flight at once; 0: one per core this process may use."""
     detect_thorough: bool = True
     """Still images (photos, the CLI, the API) get the extra passes below; the webcam stream never does."""
     detect_flip: bool = False
@@ -157,6 +159,8 @@ class Settings:
             raise ValueError(f"blur_mode must be eyes or face, got {self.blur_mode!r}")
         if not 0.0 < self.detection_threshold < 1.0:
             raise ValueError("detection_threshold must be between 0 and 1")
+        if self.cli_workers < 0:
+            raise ValueError("cli_workers must be 0 (one per core) or more")
         if self.blur_blocks < 2:
             raise ValueError("blur_blocks must be at least 2")
         if not 0.02 <= self.webcam_interval_s <= 2.0:

@@ -41,7 +41,8 @@ def check_model_folder(folder: Path) -> list[FileEntry]:
 
 
 def retarget_card(card_path: Path, repos: RepoIds) -> None:
-    """Point the card at the repos being published: its dataset id and the default model id, wherever they appear.
+    """Point the card at the repos being published: its dataset id and the default model and Space ids, wherever
+    they appear (the ``gradio_client`` snippet names the Space).
 
     The training step writes the card for the default repo ids (``datasets:``, the ``model-index``
     dataset, usage snippets); publishing under another name replaces them, leaving the rest as it is.
@@ -50,7 +51,8 @@ def retarget_card(card_path: Path, repos: RepoIds) -> None:
     if metadata.get("library_name") != "timm":
         print(f"warning: the model card {card_path.name} does not say `library_name: timm`", file=sys.stderr)
     named = metadata.get("datasets") or []
-    renames = {DEFAULT_REPOS.model: repos.model, (named[0] if named else DEFAULT_REPOS.dataset): repos.dataset}
+    renames = {DEFAULT_REPOS.model: repos.model, DEFAULT_REPOS.space: repos.space,
+               (named[0] if named else DEFAULT_REPOS.dataset): repos.dataset}
     text = card_path.read_text(encoding="utf-8")
     for old, new in renames.items():
         text = text.replace(old, new)

@@ -77,3 +77,18 @@ def test_an_unusable_model_is_a_clear_error(tmp_path, test_data):
     code, lines, stderr = run_cli("classify", "--model", str(tmp_path), str(test_data / "astronaut.jpg"))
     assert code == 2 and lines == []
     assert "config.json" in stderr and "Traceback" not in stderr
+
+
+def test_a_folder_processed_several_at_once_gives_the_same_lines_in_input_order(test_data, tmp_path):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes((test_data / "group.jpg").read_bytes()[:300])  # truncated JPEG among good ones
+    inputs = [str(test_data / "group.jpg"), str(bad), str(test_data / "astronaut.jpg"),
+              str(test_data / "no_face.jpg"), str(test_data / "astronaut_masked.jpg")]
+    one_code, one, _ = run_cli("detect", "--workers", "1", "--out", str(tmp_path / "one"), *inputs)
+    many_code, many, stderr = run_cli("detect", "--workers", "3", "--out", str(tmp_path / "many"), *inputs)
+    assert one_code == many_code == 1
+    assert [line["path"] for line in many] == inputs
+    assert many == one
+    assert "error" in many[1] and "Traceback" not in stderr
+    for name in ("group", "astronaut", "no_face", "astronaut_masked"):
+        assert (tmp_path / "many" / f"{name}.png").read_bytes() == (tmp_path / "one" / f"{name}.png").read_bytes()

@@ -36,6 +36,7 @@ model-index:
 
 ```python
 model = timm.create_model("hf-hub:facemask/facemask-mobilenetv2", pretrained=True)
+client = Client("facemask/facemask-demo")
 ```
 """
 
@@ -118,6 +119,7 @@ def test_staged_model_card_points_at_the_published_repos_and_keeps_the_rest(mode
     assert meta["model-index"][0]["results"][0]["dataset"]["type"] == "someone/face-mask-crops"
     assert meta["model-index"][0]["results"][0]["metrics"][0]["value"] == 0.91
     assert 'timm.create_model("hf-hub:someone/facemask-mobilenetv2"' in card
+    assert 'Client("someone/facemask-demo")' in card and "facemask/facemask-demo" not in card
     assert (model_folder / "README.md").read_text() == TRAINING_CARD  # the repo's own card is untouched
     assert (staged / "model.safetensors").read_bytes() == b"weights"
 

@@ -40,7 +40,7 @@ def _result(path: Path, handle: Callable[[Path], dict[str, Any]]) -> tuple[dict[
 def _run_each(paths: list[Path], handle: Callable[[Path], dict[str, Any]], workers: int = 1) -> int:
     """Apply ``handle`` to every path, printing results (in input order) or clear errors; exit status 1 if any
     failed. With ``workers`` > 1 that many images are in flight at once (decoding, detection and PNG
-    encoding release the GIL, so a folder goes through about 1.5x faster on 2 cores); at most
+    encoding release the GIL: on 2 cores a folder of crowd photos took 33 instead of 42 ms per image); at most
     ``2 x workers`` results wait to be printed, so memory stays bounded however large the folder."""
     failed = False
     if workers <= 1 or len(paths) <= 1:

@@ -277,9 +277,11 @@ def closeup_no_face(data_dir: Path, settings: Settings) -> dict[str, Any] | None
 
 
 ABLATION: list[tuple[str, dict[str, Any]]] = [
-    ("one pass, floor 0.45", {"detect_second_side": 0, "detect_pad_fallback": 0.0}),
-    ("+ padded fallback", {"detect_second_side": 0}),
-    ("+ second scale, 2 passes agree from 0.3 (default)", {}),
+    ("one pass, floor 0.45", {"detect_second_side": 0, "detect_pad_fallback": 0.0, "blur_threshold": 0.45}),
+    ("+ padded fallback", {"detect_second_side": 0, "blur_threshold": 0.45}),
+    ("+ second scale, 2 passes agree from 0.3", {"blur_threshold": 0.45}),
+    ("+ floor 0.4 (default)", {}),
+    ("default, agreement from 0.25", {"blur_agree_threshold": 0.25}),
     ("default, second scale at 800 px", {"detect_second_side": 800}),
     ("default + mirrored pass", {"detect_flip": True}),
     ("default, one floor 0.3 (no agreement)", {"blur_threshold": 0.3}),

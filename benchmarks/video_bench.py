@@ -267,7 +267,10 @@ def main(argv: list[str] | None = None) -> int:
                         "carry forward only (no lookback)": Settings(video_lookback_frames=0),
                         "carry and lookback 16 frames": Settings(track_carry_frames=16, video_lookback_frames=16),
                         "detector every 2nd frame": Settings(video_detect_every=2),
-                        "one detection pass per frame (as the webcam)": Settings(video_detect_thorough=False)}
+                        "one detection pass per frame (as the webcam)": Settings(video_thorough_every=0),
+                        "still-image passes on every 2nd frame": Settings(video_thorough_every=2),
+                        "still-image passes on every 3rd frame": Settings(video_thorough_every=3),
+                        "one frame analysed at a time": Settings(video_workers=1)}
             report["variants"] = {}
             for name, settings in variants.items():
                 variant = Pipeline(settings, classifier=pipeline.classifier, detector=pipeline.detector)

@@ -1,6 +1,6 @@
 """Video files: every frame through the pipeline and the tracker, out as an anonymised, annotated video.
 
-Frames stream through (decode -> :meth:`Pipeline.analyze` -> :class:`FaceTracker` -> a short
+Frames stream through (decode -> :meth:`Pipeline.analyze`, one frame per core at once -> :class:`FaceTracker` -> a short
 :class:`Lookback` buffer -> blur, then boxes and labels -> encode), so memory stays bounded however
 long the video: a face the detector misses stays blurred for a few frames after it was last found
 (carried along its motion) and, thanks to the buffer, for a few frames before it was found; at a
@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -29,6 +30,7 @@ import numpy as np
 
 from .config import BlurMode, Settings
 from .labels import LABELS
+from .model import onnx_threads
 from .pipeline import DetectionResult, Pipeline
 from .tracking import FaceTracker, Lookback, TrackedFrame
 
@@ -313,6 +315,20 @@ def anonymize_video(
         if progress is not None:
             progress(written, max(info.frames, count))
 
+    def track(frame: _Frame, analysis: Future[DetectionResult]) -> None:
+        """The next frame in order: its detections through the tracker and the lookback buffer."""
+        if frame.cut:
+            tracker.cut()  # a new shot: nothing carried into it, nothing filled back out of it
+            for ready, tracked in lookback.flush():
+                emit(ready, tracked)
+        for ready, tracked in lookback.push(frame, tracker.update(analysis.result(), frame.time, blur=blur)):
+            emit(ready, tracked)
+
+    # Frames are detected and classified ``workers`` at a time (ONNX Runtime and OpenCV release the GIL);
+    # tracking, blur and encoding take them in order, so the output does not depend on ``workers``.
+    workers = max(settings.video_workers or onnx_threads(), 1)
+    analyses = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="facemask-video")
+    in_flight: deque[tuple[_Frame, Future[DetectionResult]]] = deque()
     try:
         in_video = container.streams.video[0]
         in_video.thread_type = "AUTO"
@@ -341,19 +357,18 @@ def anonymize_video(
                 image = frame.to_ndarray(format="rgb24")
                 if turns:
                     image = np.ascontiguousarray(np.rot90(image, turns))
-                pending = _Frame(image, turns, pts, count, time)
-                count += 1
                 signature = _signature(image)
-                if previous is not None and _changed(previous, signature) > settings.video_cut_threshold:
-                    tracker.cut()  # a new shot: nothing carried into it, nothing filled back out of it
-                    for ready, tracked in lookback.flush():
-                        emit(ready, tracked)
+                cut = previous is not None and _changed(previous, signature) > settings.video_cut_threshold
                 previous = signature
-                for ready, tracked in lookback.push(pending, _analyze(pipeline, tracker, pending, threshold, blur,
-                                                                      blur_mode)):
-                    emit(ready, tracked)
+                pending = _Frame(image, turns, pts, count, time, cut)
+                count += 1
+                in_flight.append((pending, analyses.submit(_detect, pipeline, pending, threshold, blur, blur_mode)))
+                while len(in_flight) > 2 * workers:
+                    track(*in_flight.popleft())
         if writer is None:
             raise VideoError("the video stream holds no frame")
+        while in_flight:
+            track(*in_flight.popleft())
         for ready, tracked in lookback.flush():
             emit(ready, tracked)
         writer.close()
@@ -366,6 +381,9 @@ def anonymize_video(
             writer.abort()
         raise
     finally:
+        for _, analysis in in_flight:
+            analysis.cancel()
+        analyses.shutdown(wait=True, cancel_futures=True)
         container.close()
     duration = info.duration or (count / float(rate) if rate else 0.0)
     return VideoSummary(
@@ -384,20 +402,21 @@ class _Frame:
     pts: int
     index: int
     time: float
+    cut: bool = False
+    """The first frame of a new shot (a scene cut before it)."""
 
 
-def _analyze(
-    pipeline: Pipeline, tracker: FaceTracker, frame: _Frame, threshold: float | None, blur: bool,
-    blur_mode: BlurMode | None,
-) -> TrackedFrame:
-    """Detect and classify (every ``video_detect_every``-th frame), then track."""
+def _detect(
+    pipeline: Pipeline, frame: _Frame, threshold: float | None, blur: bool, blur_mode: BlurMode | None,
+) -> DetectionResult:
+    """Detect and classify (every ``video_detect_every``-th frame; the others get no detections)."""
     height, width = frame.image.shape[:2]
-    if frame.index % pipeline.settings.video_detect_every == 0:
-        result = pipeline.analyze(frame.image, threshold=threshold, blur=blur, blur_mode=blur_mode,
-                                  thorough=pipeline.settings.video_detect_thorough)
-    else:
-        result = DetectionResult(width, height, [], pipeline.detector.name, pipeline.classifier.runtime)
-    return tracker.update(result, frame.time, blur=blur)
+    settings = pipeline.settings
+    if frame.index % settings.video_detect_every == 0:
+        thorough = settings.video_thorough_every > 0 and (
+            frame.index // settings.video_detect_every) % settings.video_thorough_every == 0
+        return pipeline.analyze(frame.image, threshold=threshold, blur=blur, blur_mode=blur_mode, thorough=thorough)
+    return DetectionResult(width, height, [], pipeline.detector.name, pipeline.classifier.runtime)
 
 
 def _signature(image: np.ndarray) -> np.ndarray:

@@ -238,3 +238,33 @@ def test_without_the_cut_rule_the_blur_would_spill_into_the_next_shot(pipeline: 
                      detector=pipeline.detector)
     with pytest.raises(AssertionError):
         test_nothing_is_carried_across_a_scene_cut(blind, tmp_path)
+
+
+def test_frames_analysed_several_at_once_give_the_same_video_and_records(
+    pipeline: Pipeline, clips: dict[str, Clip], tmp_path: Path
+) -> None:
+    clip = clips["face"]
+    outputs = {}
+    for workers in (1, 3):
+        concurrent = Pipeline(pipeline.settings.replace(video_workers=workers), classifier=pipeline.classifier,
+                              detector=pipeline.detector)
+        summary, records = run(concurrent, clip, tmp_path / f"out{workers}.mp4")
+        with av.open(str(tmp_path / f"out{workers}.mp4")) as container:
+            frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+        outputs[workers] = (summary.faces, summary.face_frames, records, frames)
+    one, three = outputs[1], outputs[3]
+    assert one[2] and any(r.faces for r in one[2])
+    assert one[:3] == three[:3]
+    assert len(one[3]) == len(three[3]) == clip.frames
+    assert all(np.array_equal(a, b) for a, b in zip(one[3], three[3]))
+
+
+def test_still_image_passes_can_run_on_every_nth_frame_only(pipeline: Pipeline, monkeypatch, tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "in.mp4", seconds=0.4, fps=25, width=160, height=120, audio=False)
+    thorough: list[bool] = []
+    sparse = Pipeline(pipeline.settings.replace(video_thorough_every=3, video_workers=1),
+                      classifier=pipeline.classifier, detector=pipeline.detector)
+    analyze = sparse.analyze
+    monkeypatch.setattr(sparse, "analyze", lambda image, **kw: (thorough.append(kw["thorough"]), analyze(image, **kw))[1])
+    run(sparse, clip, tmp_path / "out.mp4")
+    assert thorough == [i % 3 == 0 for i in range(clip.frames)]

@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Mapping
 
@@ -154,13 +155,45 @@ def delete_cache_on_exit(demo: gr.Blocks) -> None:
     ``docker stop`` / a Space restart, turned here into a normal exit) would leave the last minutes'
     uploads on disk.
     """
-    from gradio.route_utils import delete_files_created_by_app
-
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    atexit.register(delete_files_created_by_app, demo, None)
+    atexit.register(delete_cache_files, demo, None)
+
+
+def delete_cache_files(blocks: gr.Blocks, age: float | None) -> None:
+    """Delete the files this app put in Gradio's cache that are older than ``age`` seconds (all when ``None``).
+
+    Replaces Gradio 6.31's ``delete_files_created_by_app``, which iterates over the live sets of cached
+    files in a worker thread: a request adding a file meanwhile raises "Set changed size during
+    iteration", which ends Gradio's clean-up loop for good, so uploads stayed on disk until the server
+    stopped (seen in tests/test_no_leaks.py under load). Here each set is copied first (atomic under the
+    GIL), every file is handled on its own, and nothing escapes, so the schedule keeps running.
+    """
+    keep: set[str] = set()
+    for component in list(blocks.blocks.values()):
+        keep.update(getattr(component, "keep_in_cache", ()))
+    now = time.time()
+    for files in list(blocks.temp_file_sets):
+        for name in files.copy():
+            if name in keep:
+                continue
+            try:
+                if age is None or now - Path(name).lstat().st_ctime > age:
+                    os.remove(name)
+                    files.discard(name)
+            except FileNotFoundError:
+                files.discard(name)
+            except Exception as exc:  # noqa: BLE001 - one odd file must not stop the clean-up of the rest
+                log.warning("cache clean-up skipped a file (%s)", type(exc).__name__)
+
+
+def clean_cache_safely() -> None:
+    """Make Gradio's ``delete_cache`` schedule and the clean-up at exit use :func:`delete_cache_files`."""
+    from gradio import route_utils
+
+    route_utils.delete_files_created_by_app = delete_cache_files
 
 
 def write_result_images_atomically() -> None:
@@ -196,6 +229,7 @@ def main() -> None:
              pipeline.detector.name)
     demo = build_app(pipeline)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    clean_cache_safely()
     delete_cache_on_exit(demo)
     write_result_images_atomically()
     demo.launch(

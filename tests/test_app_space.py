@@ -147,3 +147,51 @@ def test_bundle_serves_detect_with_its_own_copy_of_the_core(space: Path, space_s
     _, results = client.predict(handle_file(str(space / "examples" / "group.jpg")), api_name="/detect")
 
     assert len(results["faces"]) == 6
+
+
+class _SetGrowingDuringIteration(set):
+    """A set of cached files to which a request adds one while the clean-up walks it."""
+
+    def __init__(self, items: list[str], late: str) -> None:
+        super().__init__(items)
+        self.late = late
+
+    def __iter__(self):
+        items = set.__iter__(self)
+        yield next(items)
+        self.add(self.late)
+        yield from items
+
+
+def test_cache_clean_up_survives_a_file_added_while_it_runs(app_module: ModuleType, tmp_path: Path, monkeypatch) -> None:
+    import time
+    from types import SimpleNamespace
+
+    from gradio.route_utils import delete_files_created_by_app as gradios
+
+    old = [tmp_path / f"old{i}.jpg" for i in range(3)]
+    for path in old:
+        path.write_bytes(b"upload")
+    time.sleep(1.2)
+    fresh, late = tmp_path / "fresh.jpg", tmp_path / "late.jpg"
+    fresh.write_bytes(b"upload")
+    late.write_bytes(b"upload")
+
+    def blocks() -> SimpleNamespace:
+        files = _SetGrowingDuringIteration([str(p) for p in old + [fresh]], str(late))
+        return SimpleNamespace(blocks={}, temp_file_sets=[files])
+
+    with pytest.raises(RuntimeError, match="changed size"):  # why the app replaces Gradio's clean-up
+        gradios(blocks(), 1)
+    from gradio import route_utils
+
+    monkeypatch.setattr(route_utils, "delete_files_created_by_app", gradios)  # restored afterwards
+    app_module.clean_cache_safely()
+
+    assert route_utils.delete_files_created_by_app is app_module.delete_cache_files  # what the schedule calls
+    survivor = blocks()
+    app_module.delete_cache_files(survivor, 1)
+    assert not any(p.exists() for p in old) and fresh.exists()
+    assert str(fresh) in survivor.temp_file_sets[0] and not any(str(p) in survivor.temp_file_sets[0] for p in old)
+    app_module.delete_cache_files(survivor, None)
+    assert not fresh.exists()

@@ -381,9 +381,7 @@ def anonymize_video(
             writer.abort()
         raise
     finally:
-        for _, analysis in in_flight:
-            analysis.cancel()
-        analyses.shutdown(wait=True, cancel_futures=True)
+        analyses.shutdown(wait=True, cancel_futures=True)  # frames still queued are dropped, running ones finish
         container.close()
     duration = info.duration or (count / float(rate) if rate else 0.0)
     return VideoSummary(

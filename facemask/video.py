@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections import Counter, deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import Counter
+from contextlib import closing
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import av
 import cv2
@@ -30,7 +30,7 @@ import numpy as np
 
 from .config import BlurMode, Settings
 from .labels import LABELS
-from .model import onnx_threads
+from .ordered import map_in_order, worker_count
 from .pipeline import DetectionResult, Pipeline
 from .tracking import FaceTracker, Lookback, TrackedFrame
 
@@ -315,26 +315,18 @@ def anonymize_video(
         if progress is not None:
             progress(written, max(info.frames, count))
 
-    def track(frame: _Frame, analysis: Future[DetectionResult]) -> None:
+    def track(frame: _Frame, result: DetectionResult) -> None:
         """The next frame in order: its detections through the tracker and the lookback buffer."""
         if frame.cut:
             tracker.cut()  # a new shot: nothing carried into it, nothing filled back out of it
             for ready, tracked in lookback.flush():
                 emit(ready, tracked)
-        for ready, tracked in lookback.push(frame, tracker.update(analysis.result(), frame.time, blur=blur)):
+        for ready, tracked in lookback.push(frame, tracker.update(result, frame.time, blur=blur)):
             emit(ready, tracked)
 
-    # Frames are detected and classified ``workers`` at a time (ONNX Runtime and OpenCV release the GIL);
-    # tracking, blur and encoding take them in order, so the output does not depend on ``workers``.
-    workers = max(settings.video_workers or onnx_threads(), 1)
-    analyses = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="facemask-video")
-    in_flight: deque[tuple[_Frame, Future[DetectionResult]]] = deque()
-    try:
-        in_video = container.streams.video[0]
-        in_video.thread_type = "AUTO"
-        time_base = in_video.time_base or Fraction(1, 90000)
-        rate = _rate(in_video)
-        pts_step = max(int(round(1 / (rate * time_base))), 1)
+    def decoded() -> Iterator[_Frame]:
+        """The video's frames, upright, in order; audio packets go to the writer on the way."""
+        nonlocal writer, count, start_time, last_pts, previous
         pending_audio: list[av.Packet] = []
         for packet in container.demux(in_video, *container.streams.audio):
             if packet.stream.type == "audio":
@@ -352,7 +344,6 @@ def anonymize_video(
                 pts = frame.pts if frame.pts is not None else (last_pts + pts_step if last_pts is not None else 0)
                 last_pts = pts
                 start_time = pts if start_time is None else start_time
-                time = float((pts - start_time) * time_base)
                 turns = _rotation(frame) // 90
                 image = frame.to_ndarray(format="rgb24")
                 if turns:
@@ -360,15 +351,26 @@ def anonymize_video(
                 signature = _signature(image)
                 cut = previous is not None and _changed(previous, signature) > settings.video_cut_threshold
                 previous = signature
-                pending = _Frame(image, turns, pts, count, time, cut)
                 count += 1
-                in_flight.append((pending, analyses.submit(_detect, pipeline, pending, threshold, blur, blur_mode)))
-                while len(in_flight) > 2 * workers:
-                    track(*in_flight.popleft())
+                yield _Frame(image, turns, pts, count - 1, float((pts - start_time) * time_base), cut)
+
+    def analysed(frame: _Frame) -> tuple[_Frame, DetectionResult]:
+        return frame, _detect(pipeline, frame, threshold, blur, blur_mode)
+
+    try:
+        in_video = container.streams.video[0]
+        in_video.thread_type = "AUTO"
+        time_base = in_video.time_base or Fraction(1, 90000)
+        rate = _rate(in_video)
+        pts_step = max(int(round(1 / (rate * time_base))), 1)
+        # Frames are detected and classified one per core at once (ONNX Runtime and OpenCV release the GIL);
+        # tracking, blur and encoding take them in order, so the output does not depend on the worker count.
+        # closing(): on an error in tracking or encoding, queued frames are dropped now, not when collected
+        with closing(map_in_order(analysed, decoded(), worker_count(settings.video_workers), "facemask-video")) as results:
+            for frame, result in results:
+                track(frame, result)
         if writer is None:
             raise VideoError("the video stream holds no frame")
-        while in_flight:
-            track(*in_flight.popleft())
         for ready, tracked in lookback.flush():
             emit(ready, tracked)
         writer.close()
@@ -381,7 +383,6 @@ def anonymize_video(
             writer.abort()
         raise
     finally:
-        analyses.shutdown(wait=True, cancel_futures=True)  # frames still queued are dropped, running ones finish
         container.close()
     duration = info.duration or (count / float(rate) if rate else 0.0)
     return VideoSummary(

@@ -94,3 +94,37 @@ def test_preprocess_matches_timms_eval_transform_for_any_crop_shape(crop_pct: fl
         crop = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
         expected = timm_eval(Image.fromarray(crop)).numpy()
         np.testing.assert_allclose(prep([crop])[0], expected, atol=1e-5)
+
+
+def test_work_on_a_stream_keeps_input_order_and_draws_only_a_few_items_ahead():
+    import time
+
+    from facemask.ordered import map_in_order
+
+    drawn: list[int] = []
+
+    def items():
+        for i in range(20):
+            drawn.append(i)
+            yield i
+
+    def slow_for_even(i: int) -> int:
+        time.sleep(0.02 if i % 2 == 0 else 0.0)
+        return i * i
+
+    results = map_in_order(slow_for_even, items(), workers=2)
+    first = next(results)
+    assert first == 0 and len(drawn) <= 4  # at most 2 x workers in flight
+    assert [first, *results] == [i * i for i in range(20)]
+
+
+def test_work_on_a_stream_passes_errors_to_the_caller():
+    from facemask.ordered import map_in_order
+
+    def fail_on_three(i: int) -> int:
+        if i == 3:
+            raise ValueError("three")
+        return i
+
+    with pytest.raises(ValueError, match="three"):
+        list(map_in_order(fail_on_three, range(10), workers=2))

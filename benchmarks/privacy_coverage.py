@@ -252,7 +252,7 @@ def time_ours_cli(paths: Sequence[Path], work: Path, settings_env: dict[str, str
     seconds = time.perf_counter() - start
     if run.returncode != 0:
         raise RuntimeError(f"facemask detect failed: {run.stderr[-600:]}")
-    written = len(list(out.glob("*.png")))
+    written = len(list(out.iterdir()))
     if written != len(paths):
         raise RuntimeError(f"facemask wrote {written} of {len(paths)} images")
     return seconds / max(len(paths), 1)

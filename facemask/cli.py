@@ -1,7 +1,8 @@
 """Command line: ``python -m facemask classify|detect|video`` printing one JSON object per input line.
 
 ``classify`` treats each whole image as one face crop. ``detect`` runs the full pipeline and,
-with ``--out DIR``, writes ``DIR/<stem>.png`` (privacy blur applied, boxes and labels drawn).
+with ``--out DIR``, writes ``DIR/<stem>.jpg`` for a JPEG input and ``DIR/<stem>.png`` for any other
+(``--format`` to choose; privacy blur applied, boxes and labels drawn).
 ``video`` writes the anonymised, annotated video (see :mod:`facemask.video`).
 An unreadable input prints ``{"path": ..., "error": ...}``; the run goes on and exits 1 at the end.
 """
@@ -74,14 +75,33 @@ def _detect(args: argparse.Namespace, settings: Settings) -> int:
         image = pipeline.load(path)
         result = pipeline.analyze(image, threshold=args.threshold)
         if out_dir is not None:
-            rendered = pipeline.render(image, result)
-            # fast zlib level: a folder of photos is written about 20 % faster, files barely larger
-            cv2.imwrite(str(out_dir / f"{path.stem}.png"), cv2.cvtColor(rendered, cv2.COLOR_RGB2BGR),
-                        [cv2.IMWRITE_PNG_COMPRESSION, 1])
+            write_image(out_dir / path.stem, pipeline.render(image, result), output_format(path, args.format))
         data = result.to_dict()
         return {"width": data["width"], "height": data["height"], "faces": data["faces"], "blurred": data["blurred"]}
 
     return _run_each(iter_image_paths(args.paths), handle, workers=worker_count(args.workers or settings.cli_workers))
+
+
+JPEG_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif")
+JPEG_QUALITY = 95
+"""Quality of written JPEGs (the camera's lossy photo stays a lossy photo, as deface writes it)."""
+
+
+def output_format(path: Path, requested: str) -> str:
+    """``jpg`` or ``png``: what ``--format`` asks, or with ``auto`` the input's own (JPEG stays JPEG, else PNG)."""
+    if requested != "auto":
+        return requested
+    return "jpg" if path.suffix.lower() in JPEG_SUFFIXES else "png"
+
+
+def write_image(stem: Path, rgb: np.ndarray, kind: str) -> Path:
+    """Write ``rgb`` to ``stem`` + ``.jpg`` (quality 95) or ``.png`` (fast zlib level: about 20 % faster than
+    the default, files barely larger); PNG took 12 ms per crowd photo here, JPEG 1 ms."""
+    dest = stem.with_name(f"{stem.name}.{kind}")
+    params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if kind == "jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 1]
+    if not cv2.imwrite(str(dest), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), params):
+        raise OSError(f"cannot write {dest}")
+    return dest
 
 
 def _video(args: argparse.Namespace, settings: Settings) -> int:
@@ -155,7 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--full-face", action="store_true", help="pixelate the whole face instead of the eye band")
     detect.add_argument("--threshold", type=float, default=None, help="detection score threshold (0-1)")
     detect.add_argument("--detector", choices=("auto", "yunet", "yuface"), help="face detector back-end")
-    detect.add_argument("--out", type=Path, help="folder for annotated PNGs")
+    detect.add_argument("--out", type=Path, help="folder for the annotated images")
+    detect.add_argument("--format", choices=("auto", "jpg", "png"), default="auto",
+                        help="format of the images written to --out (default auto: JPEG for a JPEG input, else PNG)")
     detect.add_argument("--workers", type=int, default=None,
                         help="images processed at once (default: one per core; output order is kept)")
     detect.add_argument("paths", nargs="+", type=Path, help="image files or folders")

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from facemask import LABELS
 
@@ -41,7 +42,22 @@ def test_detect_writes_annotated_images_and_reports_faces_in_original_pixels(tes
         x, y, w, h = face["box"]
         assert 0 <= x and x + w <= 960 and 0 <= y and y + h <= 540
         assert face["blur"] is not None and len(face["landmarks"]) == 5
-    assert (tmp_path / "group.png").is_file()
+    assert (tmp_path / "group.jpg").is_file()  # a JPEG stays a JPEG
+
+
+def test_detect_writes_each_image_in_its_own_format_unless_told(test_data, tmp_path):
+    photo = tmp_path / "in" / "shot.png"
+    photo.parent.mkdir()
+    Image.open(test_data / "astronaut.jpg").save(photo)
+    jpeg = test_data / "astronaut.jpg"
+    assert run_cli("detect", "--out", str(tmp_path / "auto"), str(photo), str(jpeg))[0] == 0
+    assert sorted(p.name for p in (tmp_path / "auto").iterdir()) == ["astronaut.jpg", "shot.png"]
+    assert run_cli("detect", "--format", "png", "--out", str(tmp_path / "png"), str(jpeg))[0] == 0
+    written = tmp_path / "png" / "astronaut.png"
+    with Image.open(written) as image:
+        assert image.format == "PNG" and image.size == (512, 512)
+    with Image.open(tmp_path / "auto" / "astronaut.jpg") as image:
+        assert image.format == "JPEG" and image.size == (512, 512)
 
 
 def test_detect_without_blur_reports_no_blur_regions(test_data):
@@ -91,4 +107,4 @@ def test_a_folder_processed_several_at_once_gives_the_same_lines_in_input_order(
     assert many == one
     assert "error" in many[1] and "Traceback" not in stderr
     for name in ("group", "astronaut", "no_face", "astronaut_masked"):
-        assert (tmp_path / "many" / f"{name}.png").read_bytes() == (tmp_path / "one" / f"{name}.png").read_bytes()
+        assert (tmp_path / "many" / f"{name}.jpg").read_bytes() == (tmp_path / "one" / f"{name}.jpg").read_bytes()

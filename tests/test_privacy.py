@@ -91,11 +91,11 @@ def test_cli_writes_only_blurred_images_by_default(test_data, tmp_path, astronau
         timeout=120,
     )
     assert run.returncode == 0, run.stderr
-    written = cv2.cvtColor(cv2.imread(str(tmp_path / "astronaut.png")), cv2.COLOR_BGR2RGB)
+    written = cv2.cvtColor(cv2.imread(str(tmp_path / "astronaut.jpg")), cv2.COLOR_BGR2RGB)  # a JPEG stays a JPEG
     face = json.loads(run.stdout)["faces"][0]
     for x0, y0, x1, y1 in _eye_patches(face["box"], face["landmarks"]):
         assert np.abs(written[y0:y1, x0:x1].astype(int) - astronaut[y0:y1, x0:x1].astype(int)).mean() > 4
-    assert list(tmp_path.iterdir()) == [tmp_path / "astronaut.png"]
+    assert list(tmp_path.iterdir()) == [tmp_path / "astronaut.jpg"]
     assert face["blur"] in json.loads(run.stdout)["blurred"]  # the region is listed at the top level too
 
 

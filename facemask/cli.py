@@ -75,7 +75,7 @@ def _detect(args: argparse.Namespace, settings: Settings) -> int:
         image = pipeline.load(path)
         result = pipeline.analyze(image, threshold=args.threshold)
         if out_dir is not None:
-            write_image(out_dir / path.stem, pipeline.render(image, result), output_format(path, args.format))
+            write_image(out_dir / f"{path.stem}.{output_format(path, args.format)}", pipeline.render(image, result))
         data = result.to_dict()
         return {"width": data["width"], "height": data["height"], "faces": data["faces"], "blurred": data["blurred"]}
 
@@ -94,14 +94,12 @@ def output_format(path: Path, requested: str) -> str:
     return "jpg" if path.suffix.lower() in JPEG_SUFFIXES else "png"
 
 
-def write_image(stem: Path, rgb: np.ndarray, kind: str) -> Path:
-    """Write ``rgb`` to ``stem`` + ``.jpg`` (quality 95) or ``.png`` (fast zlib level: about 20 % faster than
+def write_image(dest: Path, rgb: np.ndarray) -> None:
+    """Write ``rgb`` to ``dest``, a ``.jpg`` (quality 95) or a ``.png`` (fast zlib level: about 20 % faster than
     the default, files barely larger); PNG took 12 ms per crowd photo here, JPEG 1 ms."""
-    dest = stem.with_name(f"{stem.name}.{kind}")
-    params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if kind == "jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 1]
+    params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if dest.suffix == ".jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 1]
     if not cv2.imwrite(str(dest), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), params):
         raise OSError(f"cannot write {dest}")
-    return dest
 
 
 def _video(args: argparse.Namespace, settings: Settings) -> int:

@@ -138,9 +138,11 @@ class Settings:
     video_cut_threshold: float = 0.15
     """A scene cut (the tracks end, nothing is carried across) when this share of the colour histogram of a
     64x48 thumbnail changes from one frame to the next (pans and zooms change a few %, cuts 20-60 %)."""
-    video_thorough_every: int = 1
+    video_thorough_every: int = 2
     """Every n-th detected video frame gets the still-image detection passes (``detect_thorough``), the others
-    the webcam's single pass, their small faces carried by the tracker; 0: never."""
+    the webcam's single pass, their small faces carried by the tracker; 0: never. 2: on the video bench's crowd
+    clip 98.8 % of face-frames covered against 98.9 % with every frame (2 of 1,620 fewer) for 13-24 % less time;
+    3 covered 98.2 %."""
     video_crf: int = 18
     """x264 constant rate factor of the output (18: visually lossless for most footage)."""
     video_preset: str = "veryfast"

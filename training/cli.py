@@ -1,4 +1,4 @@
-"""Command line: ``python -m training prepare|train|evaluate|all``."""
+"""Command line: ``python -m training prepare|train|soup|evaluate|all``."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ ARTIFACTS = REPO_DIR / "artifacts"
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training", description="Prepare data, train and evaluate the mask classifier.")
-    parser.add_argument("command", choices=("prepare", "train", "evaluate", "all"))
+    parser.add_argument("command", choices=("prepare", "train", "soup", "evaluate", "all"))
     parser.add_argument("--data-dir", type=Path, default=SHARED_DIR / "data", help="the shared data sets (default: ../shared/data)")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="YAML with every hyper-parameter")
     parser.add_argument("--out", type=Path, default=BUNDLED_MODEL_DIR, help="model folder to write")
@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--weights", type=Path, default=SHARED_DIR / "weights" / "mobilenetv2_100.tv_in1k.safetensors", help="ImageNet weights file")
     parser.add_argument("--hub-weights", action="store_true", help="start from timm's own pretrained weights on the Hub (online)")
     parser.add_argument("--limit", type=int, default=None, help="use at most this many images per source (smoke runs)")
+    parser.add_argument("--ingredients", type=Path, nargs="+", default=[], metavar="MODEL_DIR",
+                        help="soup: trained model folders (same recipe, different seeds) to average into --out")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one config value (YAML syntax)")
     return parser
 
@@ -70,7 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in ("prepare", "all") and not args.data_dir.is_dir():
         print(f"error: data folder {args.data_dir} not found (pass --data-dir)", file=sys.stderr)
         return 2
-    if args.command in ("train", "evaluate") and not (args.dataset / "dataset_dict.json").is_file():
+    if args.command == "soup" and len(args.ingredients) < 2:
+        print("error: soup needs --ingredients with two or more model folders", file=sys.stderr)
+        return 2
+    if args.command in ("train", "soup", "evaluate") and not (args.dataset / "dataset_dict.json").is_file():
         print(f"error: no prepared dataset at {args.dataset} (run `python -m training prepare` first)", file=sys.stderr)
         return 2
     timings: dict[str, float] = {}
@@ -90,6 +95,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         train_summary_path(args.out).parent.mkdir(parents=True, exist_ok=True)
         train_summary_path(args.out).write_text(json.dumps(summary, indent=2))
         print(json.dumps({k: summary[k] for k in ("best_epoch", "best_val_macro_f1")}))
+    if args.command == "soup":
+        from .soup import soup
+
+        start = time.perf_counter()
+        summary = soup(args.ingredients, args.dataset, args.out, config)
+        timings["soup_s"] = time.perf_counter() - start
+        train_summary_path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        train_summary_path(args.out).write_text(json.dumps(summary, indent=2))
+        print(json.dumps(summary["soup"]))
     if args.command in ("evaluate", "all"):
         from .evaluate import evaluate
 

@@ -14,11 +14,11 @@ import logging
 from pathlib import Path
 from typing import Any, Sequence
 
-from facemask.model import CONFIG_NAME, WEIGHTS_NAME, read_config, save_pretrained
+from facemask.model import WEIGHTS_NAME, read_config
 
-from .calibrate import DecisionFaces, best_bias, calibrate
+from .calibrate import DecisionFaces, best_bias
 from .config import TrainConfig
-from .train import load_decision_set, load_split, predict_logits, pretrained_cfg
+from .train import load_decision_set, load_split, predict_logits, pretrained_cfg, save_calibrated
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +79,6 @@ def soup(ingredients: Sequence[Path], dataset_dir: Path, out_dir: Path, config: 
     Returns a summary for ``evaluate`` (recorded in metrics.json and the model card): each ingredient's and the
     soup's selection score on the real validation faces, and the soup's decision rule.
     """
-    from facemask.export import export_onnx
-    from facemask.model import ONNX_NAME
-
     folders = [Path(f) for f in ingredients]
     if out_dir.resolve() in {f.resolve() for f in folders}:
         raise ValueError("the soup would overwrite one of its ingredients")
@@ -91,18 +88,7 @@ def soup(ingredients: Sequence[Path], dataset_dir: Path, out_dir: Path, config: 
     model = _model(average_state_dicts(states))
     soup_score = selection_score(model, decision, config)
     log.info("selection score of the ingredients %s, of their soup %.4f", json.dumps(scores), soup_score)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / ONNX_NAME).unlink(missing_ok=True)
-    cfg = pretrained_cfg(config.input_size)
-    save_pretrained(model, out_dir, config.input_size, extra_config={"pretrained_cfg": {"tag": "facemask", "license": "cc-by-nc-sa-4.0", **cfg}})
-    export_onnx(out_dir)
-    calibration = calibrate(
-        out_dir, decision["crops"], decision["labels"], decision["groups"], decision["two_class"],
-        config.calib_unsafe_weight, config.decision_two_class_share, config.calib_cv_min_incorrect, config.calib_cv_folds, config.seed,
-    )  # fmt: skip
-    log.info("calibrated decision rule: %s", calibration)
-    if not (out_dir / CONFIG_NAME).is_file():
-        raise RuntimeError(f"{out_dir} holds no {CONFIG_NAME} after saving")
+    calibration = save_calibrated(model, out_dir, config, decision)
     return {
         "soup": {"ingredients": [str(f) for f in folders], "ingredient_selection_scores": scores,
                  "selection_score": soup_score},

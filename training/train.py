@@ -178,12 +178,31 @@ def train_mode(model: Any, frozen: list[Any]) -> None:
         module.eval()
 
 
+def save_calibrated(model: Any, out_dir: Path, config: TrainConfig, decision: dict[str, Any]) -> dict[str, Any]:
+    """Save ``model`` in timm's Hub layout, export ONNX, choose the decision rule on the real decision faces and fold
+    it into the weights; returns the rule's report."""
+    from facemask.export import export_onnx
+
+    cfg = pretrained_cfg(config.input_size)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / ONNX_NAME).unlink(missing_ok=True)
+    save_pretrained(model, out_dir, config.input_size, extra_config={"pretrained_cfg": {"tag": "facemask", "license": "cc-by-nc-sa-4.0", **cfg}})
+    saved, expected = Preprocess.from_pretrained_cfg(read_config(out_dir)["pretrained_cfg"]), Preprocess.from_pretrained_cfg(cfg)
+    if saved != expected:
+        raise RuntimeError(f"saved preprocessing {saved} differs from training's {expected}")
+    export_onnx(out_dir)
+    calibration = calibrate(
+        out_dir, decision["crops"], decision["labels"], decision["groups"], decision["two_class"],
+        config.calib_unsafe_weight, config.decision_two_class_share, config.calib_cv_min_incorrect, config.calib_cv_folds, config.seed,
+    )  # fmt: skip
+    log.info("calibrated decision rule: %s", calibration)
+    return calibration
+
+
 def train(dataset_dir: Path, out_dir: Path, config: TrainConfig, weights: Path | None) -> dict[str, Any]:
     """Fine-tune, keep the epoch that decides best on the real validation faces, save, export ONNX, calibrate and fold."""
     import torch
     import torch.nn.functional as F
-
-    from facemask.export import export_onnx
 
     threads = training_threads(config.num_threads)
     torch.set_num_threads(threads)
@@ -291,20 +310,7 @@ def train(dataset_dir: Path, out_dir: Path, config: TrainConfig, weights: Path |
                 break
     model = evaluated
     model.load_state_dict(best["state"])
-    model.eval()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / ONNX_NAME).unlink(missing_ok=True)
-    extra = {"pretrained_cfg": {"tag": "facemask", "license": "cc-by-nc-sa-4.0", **cfg}}
-    save_pretrained(model, out_dir, config.input_size, extra_config=extra)
-    saved = Preprocess.from_pretrained_cfg(read_config(out_dir)["pretrained_cfg"])
-    if saved != preprocess:
-        raise RuntimeError(f"saved preprocessing {saved} differs from training's {preprocess}")
-    export_onnx(out_dir)
-    calibration = calibrate(
-        out_dir, decision["crops"], decision["labels"], decision["groups"], decision["two_class"],
-        config.calib_unsafe_weight, config.decision_two_class_share, config.calib_cv_min_incorrect, config.calib_cv_folds, config.seed,
-    )  # fmt: skip
-    log.info("calibrated decision rule: %s", calibration)
+    calibration = save_calibrated(model.eval(), out_dir, config, decision)
     return {
         "best_epoch": best["epoch"],
         "best_val_macro_f1": best["macro_f1"],

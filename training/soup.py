@@ -2,8 +2,9 @@
 
 Every run starts from the same weights (the ImageNet backbone and a zero head, :func:`training.train.create_model`)
 and differs only in its seed (the order faces are drawn in and their augmentation), so the runs end in one basin
-and their average is a model of the same size and speed that is usually better than each run and, above all,
-less a matter of which seed was lucky. The soup's decision rule is chosen again on the real validation faces
+and their average is a model of the same size and speed, in the paper usually better than each run and less a
+matter of which seed was lucky. Here it was not (README, What we tried, E): the command stays for trying it on new
+data or recipes; the default model is one run. The soup's decision rule is chosen again on the real validation faces
 (:func:`training.calibrate.calibrate`) and folded into its weights, as after training.
 """
 
@@ -95,5 +96,3 @@ def soup(ingredients: Sequence[Path], dataset_dir: Path, out_dir: Path, config: 
         "best_selection_score": soup_score,
         "calibration": calibration,
     }
-
-

@@ -19,7 +19,7 @@ from facemask.model import WEIGHTS_NAME, read_config
 
 from .calibrate import DecisionFaces, best_bias
 from .config import TrainConfig
-from .train import load_decision_set, load_split, predict_logits, pretrained_cfg, save_calibrated
+from .train import ARCHITECTURE, load_decision_set, load_split, predict_logits, pretrained_cfg, save_calibrated
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,8 @@ def _ingredient_state(folder: Path, input_size: int) -> dict[str, Any]:
     from safetensors.torch import load_file
 
     config = read_config(folder)
-    if config.get("architecture") != "mobilenetv2_100":
-        raise ValueError(f"{folder}: architecture {config.get('architecture')!r}, expected mobilenetv2_100")
+    if config.get("architecture") != ARCHITECTURE:
+        raise ValueError(f"{folder}: architecture {config.get('architecture')!r}, expected {ARCHITECTURE}")
     size = tuple(config["pretrained_cfg"]["input_size"])
     if size != (3, input_size, input_size):
         raise ValueError(f"{folder}: input size {size}, the soup is made at {input_size} px")
@@ -59,7 +59,7 @@ def _model(state: dict[str, Any]) -> Any:
 
     from facemask.labels import LABELS
 
-    model = timm.create_model("mobilenetv2_100", pretrained=False, num_classes=len(LABELS))
+    model = timm.create_model(ARCHITECTURE, pretrained=False, num_classes=len(LABELS))
     model.load_state_dict(state)
     return model.eval()
 

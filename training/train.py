@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
+ARCHITECTURE = "mobilenetv2_100"
+"""The timm model every run fine-tunes (and every soup ingredient must be)."""
+
 
 def pretrained_cfg(input_size: int) -> dict[str, Any]:
     """The preprocessing the model is trained with; saved into ``config.json`` as its ``pretrained_cfg``."""
@@ -120,12 +123,12 @@ def create_model(weights: Path | None) -> Any:
     import timm
 
     if weights is None:
-        model = timm.create_model("mobilenetv2_100", pretrained=True, num_classes=len(LABELS))
+        model = timm.create_model(ARCHITECTURE, pretrained=True, num_classes=len(LABELS))
     elif not weights.is_file():
         raise FileNotFoundError(f"ImageNet weights {weights} not found (pass --weights, or --hub-weights when online)")
     else:
         model = timm.create_model(
-            "mobilenetv2_100", pretrained=True, num_classes=len(LABELS), pretrained_cfg_overlay={"file": str(weights)}
+            ARCHITECTURE, pretrained=True, num_classes=len(LABELS), pretrained_cfg_overlay={"file": str(weights)}
         )
     model.classifier.weight.data.zero_()  # a zero head starts at uniform probabilities: no early loss spike
     model.classifier.bias.data.zero_()

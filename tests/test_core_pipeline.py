@@ -144,3 +144,21 @@ def test_faces_are_numbered_in_reading_order(pipeline, test_data):
     assert result.faces == top_row + bottom_row
     for row in (top_row, bottom_row):
         assert [f.box[0] for f in row] == sorted(f.box[0] for f in row)
+
+
+def test_without_the_classifier_the_same_regions_are_pixelated_and_no_face_is_listed(pipeline, test_data):
+    from facemask import Pipeline, load_image
+
+    class Refuses:
+        runtime = "none"
+
+        def predict_proba(self, crops):
+            raise AssertionError("the anonymise-only path must not classify")
+
+    group = load_image(test_data / "group.jpg")
+    anonymise_only = Pipeline(pipeline.settings, classifier=Refuses(), detector=pipeline.detector)
+    full = pipeline.analyze(group)
+    only = anonymise_only.analyze(group, classify=False)
+    assert len(full.faces) == 6 and only.faces == []
+    assert only.blurred == full.blurred
+    assert np.array_equal(anonymise_only.render(group, only, draw=False), pipeline.render(group, full, draw=False))

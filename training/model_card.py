@@ -455,9 +455,9 @@ the crop at 96 px. No demographic attributes are labelled in any of the data set
 - Not for decisions about individuals, surveillance or identification, or any medical claim about protection.
 - **Privacy blur (the app, not this model).** Only faces the detector finds are pixelated. On 700 real scenes
   (`andrewmvd_dev` + `dataroots_scenes`, measured beside deface 1.5.0 in one run, `benchmarks/privacy_coverage.py`):
-  93.1 % of all annotated faces and 98.4 % of faces of 32 px or more have both eyes pixelated (deface: 90.1 % /
+  93.5 % of all annotated faces and 98.6 % of faces of 32 px or more have both eyes pixelated (deface: 90.1 % /
   98.6 %), with 0.91 pixelated regions per image touching no annotated face (deface: 0.93). Not covered: about
-  2 % of faces of 32 px or more (strong profiles, faces cut by the frame) and about 10 % of smaller crowd faces.
+  1.5 % of faces of 32 px or more (strong profiles, faces cut by the frame) and about 10 % of smaller crowd faces.
 
 ## Speed
 

@@ -61,16 +61,26 @@ def test_several_inputs_go_to_a_folder_and_a_bad_file_is_reported_then_exit_1(cl
     assert set(second) == SUMMARY_KEYS and Path(second["out"]) == out / "walk.mp4" and (out / "walk.mp4").is_file()
 
 
-def test_full_face_blurs_a_larger_region_than_the_eye_band(clip: Clip, tmp_path: Path) -> None:
+def test_full_face_blurs_down_to_the_chin_where_the_eye_band_stops_above_the_mouth(clip: Clip, tmp_path: Path) -> None:
     eyes, face = tmp_path / "eyes.jsonl", tmp_path / "face.jsonl"
     assert cli(str(clip.path), "--out", str(tmp_path / "a.mp4"), "--frames-jsonl", str(eyes)).returncode == 0
     assert cli(str(clip.path), "--out", str(tmp_path / "b.mp4"), "--frames-jsonl", str(face),
                "--full-face").returncode == 0
 
-    def area(path: Path) -> int:
-        return sum(w * h for row in path.read_text().splitlines() for _, _, w, h in json.loads(row)["blurred"])
+    def faces(path: Path) -> list[dict]:
+        return [f for row in path.read_text().splitlines() for f in json.loads(row)["faces"]]
 
-    assert area(face) > 1.5 * area(eyes) > 0
+    band, full = faces(eyes), faces(face)
+    assert band and len(band) == len(full)
+    for a, b in zip(band, full):
+        assert a["box"] == b["box"]
+        x, y, w, h = b["box"]
+        mouth_y = min(a["landmarks"][3][1], a["landmarks"][4][1])
+        ax, ay, aw, ah = a["blur"]
+        bx, by, bw, bh = b["blur"]
+        assert ay + ah <= mouth_y, "the eye band ends at the mouth corners at the lowest, so the mask stays visible"
+        assert by + bh >= y + h and by <= y and bx <= x and bx + bw >= x + w, "full face covers the whole box"
+        assert bw * bh > aw * ah
 
 
 def test_bad_options_exit_2_with_a_message(clip: Clip, tmp_path: Path) -> None:

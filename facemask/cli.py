@@ -22,7 +22,7 @@ import numpy as np
 
 from .config import Settings
 from .io import ImageError, iter_image_paths, load_image
-from .ordered import map_in_order, worker_count
+from .ordered import map_in_order, threads_per_worker, worker_count
 
 
 def _emit(obj: dict[str, Any]) -> None:
@@ -38,6 +38,14 @@ def _result(path: Path, handle: Callable[[Path], dict[str, Any]]) -> tuple[dict[
         return {"path": str(path), "error": str(exc)}, True
     except (OSError, ValueError, cv2.error) as exc:
         return {"path": str(path), "error": f"cannot process this image: {exc}"}, True
+
+
+def folder_settings(settings: Settings, workers: int) -> Settings:
+    """``settings`` for ``workers`` images in flight at once: unless set, each ONNX session gets its share of the
+    cores (on 2 cores two images at one thread each beat two images fighting over two threads each)."""
+    if settings.onnx_threads or workers <= 1:
+        return settings
+    return settings.replace(onnx_threads=threads_per_worker(workers))
 
 
 def _run_each(paths: list[Path], handle: Callable[[Path], dict[str, Any]], workers: int = 1) -> int:
@@ -67,7 +75,8 @@ def _classify(args: argparse.Namespace, settings: Settings) -> int:
 def _detect(args: argparse.Namespace, settings: Settings) -> int:
     from .pipeline import Pipeline
 
-    pipeline = Pipeline(settings)
+    workers = worker_count(args.workers or settings.cli_workers)
+    pipeline = Pipeline(folder_settings(settings, workers))
     out_dir: Path | None = args.out
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -80,7 +89,7 @@ def _detect(args: argparse.Namespace, settings: Settings) -> int:
         data = result.to_dict()
         return {"width": data["width"], "height": data["height"], "faces": data["faces"], "blurred": data["blurred"]}
 
-    return _run_each(iter_image_paths(args.paths), handle, workers=worker_count(args.workers or settings.cli_workers))
+    return _run_each(iter_image_paths(args.paths), handle, workers=workers)
 
 
 JPEG_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif")
@@ -184,10 +193,11 @@ def _anonymize(args: argparse.Namespace, settings: Settings) -> int:
     video pipeline (its tracker carries faces by their labels) without drawing boxes or labels."""
     from .pipeline import Pipeline
 
-    pipeline = Pipeline(settings)
+    images, videos = split_media(args.paths)
+    workers = worker_count(args.workers or settings.cli_workers)
+    pipeline = Pipeline(folder_settings(settings, workers) if images and not videos else settings)
     out_dir: Path = args.out
     out_dir.mkdir(parents=True, exist_ok=True)
-    images, videos = split_media(args.paths)
 
     def handle(path: Path) -> dict[str, Any]:
         image = pipeline.load(path)
@@ -195,7 +205,7 @@ def _anonymize(args: argparse.Namespace, settings: Settings) -> int:
         write_image(out_dir / f"{path.stem}.{output_format(path, args.format)}", pipeline.render(image, result, draw=False))
         return {"width": result.width, "height": result.height, "blurred": [list(r) for r in result.blurred]}
 
-    status = _run_each(images, handle, workers=worker_count(args.workers or settings.cli_workers)) if images else 0
+    status = _run_each(images, handle, workers=workers) if images else 0
     if videos:
         status = max(status, _run_videos(pipeline, videos, out_dir, True, args.threshold, draw=False))
     return status

@@ -170,7 +170,7 @@ def _onnx_yunet(model_path: str, settings: Settings) -> "YuNetOnnx | None":
     try:
         from .yunet_onnx import YuNetOnnx
 
-        return YuNetOnnx(model_path, settings.detection_threshold, settings.nms_threshold)
+        return YuNetOnnx(model_path, settings.detection_threshold, settings.nms_threshold, threads=settings.onnx_threads)
     except Exception as exc:  # no onnxruntime, or a graph it rejects: OpenCV's engine still works
         log.warning("YuNet on ONNX Runtime unavailable (%s: %s); using OpenCV's engine", type(exc).__name__, exc)
         return None

@@ -79,7 +79,8 @@ class MaskClassifier:
     Use :meth:`from_pretrained`; call :meth:`predict_proba` with RGB uint8 crops of any size.
     """
 
-    def __init__(self, folder: Path, config: dict[str, Any], runtime: Runtime = "auto", source: str | None = None):
+    def __init__(self, folder: Path, config: dict[str, Any], runtime: Runtime = "auto", source: str | None = None,
+                 threads: int = 0):
         self.folder = folder
         self.source = source or str(folder)
         self.config = config
@@ -90,22 +91,25 @@ class MaskClassifier:
         self._onnx_input = ""
         self._onnx_outputs: list[str] = []
         self._torch_model: Any = None
+        self._threads = threads
         self.runtime = self._load(runtime)
 
     @classmethod
-    def from_pretrained(cls, source: str | Path | None = None, runtime: Runtime | None = None) -> "MaskClassifier":
-        """Load from a Hub repo id (``owner/name``) or a local folder; defaults come from :class:`Settings`."""
+    def from_pretrained(cls, source: str | Path | None = None, runtime: Runtime | None = None,
+                        threads: int = 0) -> "MaskClassifier":
+        """Load from a Hub repo id (``owner/name``) or a local folder; defaults come from :class:`Settings`
+        (``threads``: ONNX Runtime intra-op threads, 0 for one per core)."""
         settings = Settings()
         source = source if source is not None else settings.model
         folder = resolve_model_dir(source)
-        return cls(folder, read_config(folder), runtime or settings.runtime, source=str(source))
+        return cls(folder, read_config(folder), runtime or settings.runtime, source=str(source), threads=threads)
 
     def _load(self, runtime: Runtime) -> str:
         onnx_path = self.folder / ONNX_NAME
         if runtime in ("auto", "onnx"):
             if onnx_path.is_file():
                 try:
-                    self._session = onnx_session(onnx_path)
+                    self._session = onnx_session(onnx_path, self._threads)
                     self._onnx_input = self._session.get_inputs()[0].name
                     self._onnx_outputs = [self._session.get_outputs()[0].name]
                     return "onnx"
@@ -155,10 +159,10 @@ def onnx_threads() -> int:
         return max(os.cpu_count() or 1, 1)
 
 
-def onnx_session(path: Path) -> Any:
+def onnx_session(path: Path, threads: int = 0) -> Any:
     """A CPU session tuned for a small machine (see benchmarks/: measured on 2 cores).
 
-    Sequential execution with one intra-op thread per core; the threads sleep instead of spinning
+    Sequential execution with ``threads`` intra-op threads (0: one per core); the threads sleep instead of spinning
     between runs, so they leave the CPU to OpenCV's detector and to concurrent requests (spinning
     measured slower on 2 busy cores). The arena and memory pattern reuse buffers across runs.
     """
@@ -167,7 +171,7 @@ def onnx_session(path: Path) -> Any:
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.intra_op_num_threads = onnx_threads()
+    options.intra_op_num_threads = threads or onnx_threads()
     options.inter_op_num_threads = 1
     options.enable_cpu_mem_arena = True
     options.enable_mem_pattern = True

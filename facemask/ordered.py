@@ -17,6 +17,11 @@ def worker_count(requested: int | None) -> int:
     return max(requested or onnx_threads(), 1)
 
 
+def threads_per_worker(workers: int) -> int:
+    """ONNX Runtime intra-op threads for each of ``workers`` concurrent jobs: the cores shared out, at least one."""
+    return max(onnx_threads() // max(workers, 1), 1)
+
+
 def map_in_order(fn: Callable[[Item], Result], items: Iterable[Item], workers: int, name: str = "facemask") -> Iterator[Result]:
     """``fn(item)`` for every item, in input order, with up to ``workers`` running at once on threads.
 

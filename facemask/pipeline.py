@@ -128,7 +128,9 @@ class Pipeline:
         detector: FaceDetector | None = None,
     ) -> None:
         self.settings = settings or Settings()
-        self.classifier = classifier or MaskClassifier.from_pretrained(self.settings.model, self.settings.runtime)
+        self.classifier = classifier or MaskClassifier.from_pretrained(
+            self.settings.model, self.settings.runtime, self.settings.onnx_threads
+        )
         detect_floor = min(self.settings.detection_threshold, self.settings.blur_threshold, self.settings.blur_agree_threshold)
         self.detector = detector or create_detector(self.settings.replace(detection_threshold=detect_floor))
         # the extra passes (mirror, second scale, padded close-ups) need a back-end that can rescale

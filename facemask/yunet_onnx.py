@@ -23,8 +23,9 @@ DIVISOR = 32
 class YuNetOnnx:
     """One shared ONNX Runtime session (``run`` is thread-safe) plus OpenCV's YuNet decoding."""
 
-    def __init__(self, model_path: str | Path, score_threshold: float, nms_threshold: float, top_k: int = 5000):
-        self._session = onnx_session(Path(model_path))
+    def __init__(self, model_path: str | Path, score_threshold: float, nms_threshold: float, top_k: int = 5000,
+                 threads: int = 0):
+        self._session = onnx_session(Path(model_path), threads)
         self._input = self._session.get_inputs()[0].name
         names = [o.name for o in self._session.get_outputs()]
         self._outputs = [f"{kind}_{s}" for kind in ("cls", "obj", "bbox", "kps") for s in STRIDES]

@@ -108,3 +108,16 @@ def test_a_folder_processed_several_at_once_gives_the_same_lines_in_input_order(
     assert "error" in many[1] and "Traceback" not in stderr
     for name in ("group", "astronaut", "no_face", "astronaut_masked"):
         assert (tmp_path / "many" / f"{name}.jpg").read_bytes() == (tmp_path / "one" / f"{name}.jpg").read_bytes()
+
+
+def test_image_folders_share_the_cores_out_among_the_images_in_flight(monkeypatch):
+    import facemask.ordered
+    from facemask.cli import folder_settings
+    from facemask.config import Settings
+
+    monkeypatch.setattr(facemask.ordered, "onnx_threads", lambda: 4)
+    assert folder_settings(Settings(), 2).onnx_threads == 2
+    assert folder_settings(Settings(), 3).onnx_threads == 1
+    assert folder_settings(Settings(), 8).onnx_threads == 1
+    assert folder_settings(Settings(), 1).onnx_threads == 0  # one image at a time: every core (the default)
+    assert folder_settings(Settings(onnx_threads=3), 2).onnx_threads == 3  # an explicit choice is kept

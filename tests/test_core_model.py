@@ -59,3 +59,24 @@ def test_a_source_that_is_neither_folder_nor_repo_id_is_a_clear_error(source):
 def test_softmax_is_stable_for_large_logits():
     probs = softmax(np.array([[1000.0, 0.0, -1000.0]], dtype=np.float32))
     assert np.all(np.isfinite(probs)) and probs[0, 0] == pytest.approx(1.0)
+
+
+def test_onnx_sessions_run_on_the_threads_asked_for_with_the_same_answer(astronaut, test_data):
+    from facemask.config import Settings
+    from facemask.model import onnx_threads
+    from facemask.pipeline import Pipeline
+
+    if not (BUNDLED_MODEL_DIR / "model.onnx").is_file():
+        pytest.skip("no model.onnx in the bundled model")
+    default = MaskClassifier.from_pretrained(BUNDLED_MODEL_DIR, runtime="onnx")
+    single = MaskClassifier.from_pretrained(BUNDLED_MODEL_DIR, runtime="onnx", threads=1)
+    assert default._session.get_session_options().intra_op_num_threads == onnx_threads()
+    assert single._session.get_session_options().intra_op_num_threads == 1
+    assert np.allclose(default.predict_proba([astronaut]), single.predict_proba([astronaut]), atol=1e-5)
+
+    pipeline = Pipeline(Settings(onnx_threads=1))
+    assert pipeline.classifier._session.get_session_options().intra_op_num_threads == 1
+    if pipeline.detector.name == "yunet" and pipeline.detector._onnx is not None:
+        assert pipeline.detector._onnx._session.get_session_options().intra_op_num_threads == 1
+    group = pipeline.load(test_data / "group.jpg")
+    assert Pipeline().analyze(group).to_dict()["blurred"] == pipeline.analyze(group).to_dict()["blurred"]
